@@ -1,0 +1,52 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { batonError, unavailable } from "../core/errors.js";
+import { isStorageUnavailable } from "./storage-errors.js";
+
+/** The retry delay suggested while storage is unreachable. */
+export const STORAGE_RETRY_AFTER_MS = 2_000;
+
+/**
+ * Gives every error leaving a unary handler a code and a contract (rule C2):
+ * storage outages become UNAVAILABLE with retry-after, unexpected errors become
+ * INTERNAL (logged with the request's procedure), Baton errors pass unchanged.
+ */
+export function createErrorInterceptor(log: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw toBatonError(err, req.method.name, log);
+    }
+  };
+}
+
+export function toBatonError(err: unknown, procedure: string, log: Logger): ConnectError {
+  if (err instanceof ConnectError) {
+    if (err.findDetails(ErrorDetailSchema).length > 0) return err;
+    return batonError({
+      code: err.code,
+      reason: Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(),
+      message: err.rawMessage,
+      retryable: err.code === Code.Unavailable || err.code === Code.DeadlineExceeded || err.code === Code.ResourceExhausted,
+      guidance:
+        err.code === Code.InvalidArgument
+          ? "the request could not be decoded: check the JSON or binary encoding against the schema at /v1/schema"
+          : "see the message",
+    });
+  }
+  if (isStorageUnavailable(err)) {
+    log.warn({ err, procedure }, "storage unavailable");
+    return unavailable((err as Error).message, STORAGE_RETRY_AFTER_MS);
+  }
+  log.error({ err, procedure }, "unexpected error");
+  return batonError({
+    code: Code.Internal,
+    reason: "INTERNAL",
+    message: "internal error; it was logged",
+    retryable: true,
+    retryAfterMs: 1_000,
+    guidance: "retry once; if it persists, report it with the time of the call",
+  });
+}

@@ -1,0 +1,53 @@
+import { queueReadySubject } from "../bus/subjects.js";
+import { taskClaim, type ClaimParams } from "../store/tasks.js";
+import type { TaskRow } from "../store/task-row.js";
+import { announce, type Engine } from "./engine.js";
+
+/**
+ * How often a waiting claimer looks again without a wake-up: covers retries
+ * becoming due and wake-ups lost on the bus.
+ */
+const POLL_INTERVAL_MS = 1_000;
+
+/**
+ * Claims up to `limit` tasks, waiting up to `waitMs` for the first one (long
+ * poll). Waiting holds no database connection: the claimer sleeps until a
+ * wake-up for its queue arrives on the bus, or the poll interval passes.
+ */
+export async function claimTasks(engine: Engine, params: ClaimParams, waitMs: number, signal: AbortSignal): Promise<TaskRow[]> {
+  const deadline = Date.now() + waitMs;
+  let woken = false;
+  let wake = () => {};
+  // Subscribe before the first attempt so a wake-up between the two is not missed.
+  const unsubscribe = engine.bus.subscribe(queueReadySubject(params.namespace, params.queue), () => {
+    woken = true;
+    wake();
+  });
+  try {
+    for (;;) {
+      woken = false;
+      const rows = await taskClaim(engine.sql, params);
+      if (rows.length > 0) {
+        announce(engine);
+        return rows;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || signal.aborted) return [];
+      if (!woken) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.min(remaining, POLL_INTERVAL_MS));
+          signal.addEventListener("abort", done, { once: true });
+          wake = done;
+          function done() {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", done);
+            wake = () => {};
+            resolve();
+          }
+        });
+      }
+    }
+  } finally {
+    unsubscribe();
+  }
+}

@@ -1,0 +1,29 @@
+import type { Logger } from "pino";
+import type postgres from "postgres";
+import type { Bus } from "../bus/bus.js";
+import { queueReadySubject } from "../bus/subjects.js";
+
+/** What every engine operation needs: the database, the bus, a logger. */
+export interface Engine {
+  sql: postgres.Sql;
+  bus: Bus;
+  log: Logger;
+  /** Called after a commit that wrote outbox events: the local sequencer stamps them soon. */
+  eventsWritten(): void;
+}
+
+/**
+ * Announces a committed change: wakes claimers of the given queues (a task there
+ * may be claimable now) and asks for the new events to be sequenced.
+ * Called only after commit, so a woken claimer always finds the row.
+ */
+export function announce(engine: Engine, readyQueues: Iterable<{ namespace: string; queue: string }> = []): void {
+  const seen = new Set<string>();
+  for (const { namespace, queue } of readyQueues) {
+    const subject = queueReadySubject(namespace, queue);
+    if (seen.has(subject)) continue;
+    seen.add(subject);
+    engine.bus.publish(subject);
+  }
+  engine.eventsWritten();
+}

@@ -1,0 +1,102 @@
+import { decideAfterFailure, type FailureDecision } from "../core/failure-rules.js";
+import { leaseStale, taskNotFound } from "../core/errors.js";
+import { taskAction } from "../core/contract.js";
+import {
+  attemptGetByLease,
+  taskComplete,
+  taskEndAttempt,
+  taskGetById,
+  taskGetByIdForUpdate,
+  taskHeartbeat,
+  type EventTypeName,
+} from "../store/tasks.js";
+import type { StoredError, TaskRow } from "../store/task-row.js";
+import type { Queryable } from "../store/database.js";
+import { announce, type Engine } from "./engine.js";
+
+/** Heartbeat (L2): the new deadline and whether cancellation was requested. */
+export async function heartbeat(engine: Engine, taskId: string, leaseId: string) {
+  const renewed = await taskHeartbeat(engine.sql, taskId, leaseId);
+  if (renewed) return renewed;
+  throw await rejection(engine.sql, taskId);
+}
+
+/** CompleteTask; a resend of an accepted result returns the completed task (W3). */
+export async function complete(engine: Engine, taskId: string, leaseId: string, result: object): Promise<TaskRow> {
+  const row = await taskComplete(engine.sql, taskId, leaseId, result);
+  if (row) {
+    announce(engine);
+    return row;
+  }
+  const attempt = await attemptGetByLease(engine.sql, taskId, leaseId);
+  if (attempt?.outcome === "completed") {
+    const task = await taskGetById(engine.sql, taskId);
+    if (task) return task;
+  }
+  throw await rejection(engine.sql, taskId);
+}
+
+/** FailTask: the failure rules pick retry, dead letter or cancelled; a resent failure is answered the same way. */
+export async function fail(engine: Engine, taskId: string, leaseId: string, error: StoredError, retryAfterMs: number): Promise<TaskRow> {
+  const outcome = await engine.sql.begin(async (tx) => {
+    const row = await taskGetByIdForUpdate(tx, taskId);
+    if (!row) return { rejected: true as const };
+    const live = row.state === "claimed" && row.lease_id === leaseId && new Date(row.lease_expires_at as Date) > row.db_now;
+    if (!live) {
+      const attempt = await attemptGetByLease(tx, taskId, leaseId);
+      const resent = attempt !== undefined && (attempt.outcome === "failed" || attempt.outcome === "cancelled");
+      return resent ? { row, changed: false } : { rejected: true as const };
+    }
+    const decision = decideAfterFailure({
+      attempt: row.attempt,
+      attemptBase: row.attempt_base,
+      maxAttempts: row.max_attempts,
+      policy: row.retry_policy,
+      errorType: error.type,
+      nonRetryable: error.nonRetryable,
+      retryAfterMs,
+      cancelRequested: row.cancel_requested,
+      nowMs: row.db_now.getTime(),
+    });
+    const ended = await endAttempt(tx, row, decision, decision.state === "cancelled" ? "cancelled" : "failed", error);
+    return { row: ended, changed: true };
+  });
+  if ("rejected" in outcome) throw await rejection(engine.sql, taskId);
+  if (outcome.changed) announce(engine, outcome.row.state === "pending" ? [outcome.row] : []);
+  return outcome.row;
+}
+
+/** Ends the running attempt of a locked, claimed task as the failure rules decided. */
+export async function endAttempt(
+  tx: Queryable,
+  row: TaskRow,
+  decision: FailureDecision,
+  outcome: "failed" | "cancelled" | "lease_expired" | "timed_out",
+  error: StoredError,
+): Promise<TaskRow> {
+  const event: EventTypeName =
+    decision.state === "pending" ? (outcome === "lease_expired" || outcome === "timed_out" ? "lease_expired" : "retry_scheduled")
+    : decision.state === "dead_letter" ? "dead_lettered"
+    : "cancelled";
+  return taskEndAttempt(tx, {
+    id: row.id,
+    attempt: row.attempt,
+    outcome: decision.state === "cancelled" ? "cancelled" : outcome,
+    error,
+    state: decision.state,
+    scheduledAt: decision.state === "pending" ? new Date(decision.scheduledAtMs) : null,
+    terminalReason:
+      decision.state === "pending" ? ""
+      : decision.state === "cancelled" ? row.terminal_reason || decision.reason
+      : decision.reason,
+    event,
+  });
+}
+
+/** Why a lease call was refused: the task is unknown (S2) or the lease is not current (L1). */
+async function rejection(sql: Queryable, taskId: string) {
+  const task = await taskGetById(sql, taskId);
+  const get = taskAction("getTask", "read the task's current state");
+  if (!task) return taskNotFound(taskId, [taskAction("claimTasks", "claim another task")]);
+  return leaseStale(taskId, task.state.toUpperCase(), [taskAction("claimTasks", "claim another task"), get]);
+}

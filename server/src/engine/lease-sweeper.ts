@@ -1,0 +1,62 @@
+import { decideAfterFailure } from "../core/failure-rules.js";
+import { expiredAttemptOutcome } from "../core/lease.js";
+import { taskDeadLetterUnstarted, taskLockExpiredLeases } from "../store/tasks.js";
+import type { StoredError, TaskRow } from "../store/task-row.js";
+import { endAttempt } from "./lease-calls.js";
+import { announce, type Engine } from "./engine.js";
+
+const BATCH = 500;
+
+/**
+ * One sweep (rules L3 and T7): ends attempts whose lease expired and dead-letters
+ * tasks never started in time. Every replica runs it; SKIP LOCKED makes
+ * concurrent sweeps split the work instead of repeating it. `now` moves the
+ * clock in tests; null is the database clock. Returns the tasks it changed.
+ */
+export async function sweepOnce(engine: Engine, now: Date | null = null): Promise<TaskRow[]> {
+  const changed = await engine.sql.begin(async (tx) => {
+    const out: TaskRow[] = [];
+    for (const row of await taskLockExpiredLeases(tx, now, BATCH)) {
+      const nowMs = row.db_now.getTime();
+      const startedMs = new Date(row.lease_started_at as Date).getTime();
+      const outcome = expiredAttemptOutcome(nowMs, startedMs, Number(row.start_to_close_ms));
+      const error: StoredError =
+        outcome === "timed_out"
+          ? { type: "start_to_close_timeout", message: "the attempt ran past its start_to_close_timeout", nonRetryable: false }
+          : { type: "lease_expired", message: `worker ${row.lease_worker_id} sent no heartbeat before its lease expired`, nonRetryable: false };
+      const decision = decideAfterFailure({
+        attempt: row.attempt,
+        attemptBase: row.attempt_base,
+        maxAttempts: row.max_attempts,
+        policy: row.retry_policy,
+        errorType: error.type,
+        nonRetryable: false,
+        retryAfterMs: 0,
+        cancelRequested: row.cancel_requested,
+        nowMs,
+      });
+      out.push(await endAttempt(tx, row, decision, outcome, error));
+    }
+    out.push(...(await taskDeadLetterUnstarted(tx, now, BATCH)));
+    return out;
+  });
+  if (changed.length > 0) announce(engine, changed.filter((r) => r.state === "pending"));
+  return changed;
+}
+
+/** Runs sweeps every `intervalMs` until stopped; a failed sweep is logged and retried next tick. */
+export function startLeaseSweeper(engine: Engine, intervalMs: number): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() =>
+      sweepOnce(engine).catch((err: unknown) => engine.log.warn({ err }, "lease sweep failed; retrying next tick")),
+    );
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

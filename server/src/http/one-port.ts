@@ -1,0 +1,67 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+
+type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+export interface OnePortServer {
+  port: number;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
+
+/**
+ * One port for HTTP/1.1 and cleartext HTTP/2 (gRPC needs h2c; curl and browsers
+ * speak HTTP/1.1). Node's servers speak one each, so a plain TCP server peeks at
+ * the first bytes of each connection and hands it to the matching one.
+ */
+export async function listenOnePort(handler: Handler, port: number, host: string): Promise<OnePortServer> {
+  const h1 = http.createServer(handler as http.RequestListener);
+  // Long-lived streams (Connect, WatchTasks) must not be cut by Node's default request timeout.
+  h1.requestTimeout = 0;
+  h1.keepAliveTimeout = 65_000;
+  const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    socket.once("data", (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      const n = Math.min(first.length, H2_PREFACE.length);
+      const server = first.subarray(0, n).equals(H2_PREFACE.subarray(0, n)) ? h2 : h1;
+      server.emit("connection", socket);
+      socket.resume();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(port, host, () => resolve());
+  });
+  const address = tcp.address() as net.AddressInfo;
+
+  return {
+    port: address.port,
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const s of sessions) s.close(); // GOAWAY: no new streams, running ones finish
+      h1.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, graceMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * `baton serve`: configuration from flags and environment, then the server.
+ *
+ *   PORT / --port            default 7233
+ *   HOST / --host            default 127.0.0.1 (0.0.0.0 to listen on all interfaces)
+ *   DATABASE_URL             unset: embedded PGlite in BATON_DATA_DIR
+ *   BATON_DATA_DIR           default ./.baton/data
+ *   NATS_URL                 unset: in-process bus
+ *   LOG_LEVEL                default info
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { resolve } from "node:path";
+import pino from "pino";
+import { startServer } from "./server.js";
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError("must be a port number 0..65535");
+  return port;
+}
+
+const program = new Command("baton").description("Baton task orchestration server");
+
+program
+  .command("serve")
+  .description("serve gRPC, gRPC-Web and Connect on one port")
+  .option("--port <port>", "port to listen on", parsePort, parsePort(process.env.PORT ?? "7233"))
+  .option("--host <host>", "interface to listen on", process.env.HOST ?? "127.0.0.1")
+  .option("--database-url <url>", "Postgres URL (default: embedded PGlite)", process.env.DATABASE_URL)
+  .option("--nats-url <url>", "NATS URL (default: in-process bus)", process.env.NATS_URL)
+  .option("--data-dir <dir>", "embedded database directory", process.env.BATON_DATA_DIR ?? ".baton/data")
+  .action(async (o: { port: number; host: string; databaseUrl?: string; natsUrl?: string; dataDir: string }) => {
+    const log = pino({ level: process.env.LOG_LEVEL ?? "info" });
+    const server = await startServer({
+      port: o.port,
+      host: o.host,
+      databaseUrl: o.databaseUrl || undefined,
+      natsUrl: o.natsUrl || undefined,
+      dataDir: resolve(o.dataDir),
+      log,
+    });
+    let closing = false;
+    const shutdown = (signal: string) => {
+      if (closing) return;
+      closing = true;
+      log.info({ signal }, "shutting down: finishing in-flight calls");
+      server.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+  });
+
+await program.parseAsync();

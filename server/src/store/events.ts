@@ -1,0 +1,62 @@
+/** Named queries on baton_task_events, the outbox behind WatchTasks. */
+import type postgres from "postgres";
+import type { Queryable } from "./database.js";
+import type { TaskRow } from "./task-row.js";
+
+/** Serialises sequencers across replicas (see the migration's comment on the outbox). */
+const SEQUENCER_LOCK = 0x62617431; // "bat1"
+
+export interface EventRow {
+  cursor: string;
+  type: string;
+  snapshot: TaskRow;
+  created_at: Date;
+}
+
+/**
+ * EventSequence: stamps committed, unsequenced events with increasing cursors,
+ * oldest first. Returns the highest cursor stamped, or undefined when none was
+ * waiting. Safe to call from every replica at any time.
+ */
+export async function eventSequence(sql: postgres.Sql, batch = 5000): Promise<bigint | undefined> {
+  return sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK})`;
+    const rows = await tx<{ max: string | null }[]>`
+      WITH waiting AS (
+        SELECT id FROM baton_task_events WHERE cursor IS NULL ORDER BY id LIMIT ${batch}
+      ), stamped AS (
+        UPDATE baton_task_events e SET cursor = nextval('baton_task_event_cursor')
+        FROM waiting WHERE e.id = waiting.id
+        RETURNING e.cursor
+      )
+      SELECT max(cursor)::text AS max FROM stamped`;
+    const max = rows[0]?.max;
+    return max === null || max === undefined ? undefined : BigInt(max);
+  });
+}
+
+export interface EventFilter {
+  namespace: string;
+  queue: string;
+  taskType: string;
+  taskId: string | null;
+}
+
+/** EventListAfter: sequenced events after a cursor, in cursor order. */
+export async function eventListAfter(sql: Queryable, f: EventFilter, after: bigint, limit: number): Promise<EventRow[]> {
+  return sql<EventRow[]>`
+    SELECT cursor::text AS cursor, type, snapshot, created_at FROM baton_task_events
+    WHERE cursor > ${after.toString()}::bigint
+      AND namespace = ${f.namespace}
+      AND (${f.queue} = '' OR queue = ${f.queue})
+      AND (${f.taskType} = '' OR task_type = ${f.taskType})
+      AND (${f.taskId}::uuid IS NULL OR task_id = ${f.taskId}::uuid)
+    ORDER BY cursor
+    LIMIT ${limit}`;
+}
+
+/** EventMaxCursor: the highest cursor stamped so far (0 when none). */
+export async function eventMaxCursor(sql: Queryable): Promise<bigint> {
+  const rows = await sql<{ max: string | null }[]>`SELECT max(cursor)::text AS max FROM baton_task_events`;
+  return BigInt(rows[0]?.max ?? "0");
+}
