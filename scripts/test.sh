@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `npm test`: everything, on a fresh machine. Installs what it needs itself
+# (Postgres, nats-server and protoc from Debian; Go plugins and Python packages
+# into .tools/ and .venv/), then checks the protocol, the generated code, the
+# server and the SDKs against real Postgres and NATS started on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+export GOTOOLCHAIN=local
+
+step() { printf '\n== npm test: %s\n' "$*"; }
+
+step "system packages (Postgres, nats-server, protoc)"
+bash scripts/install-deps.sh
+
+step "pinned code-generation tools (Go plugins, Python venv)"
+bash scripts/setup-tools.sh
+
+step "buf lint"
+buf lint
+
+step "generated code is current and compiles in TS, Go and Python"
+bash scripts/test-gen.sh
+tsc --noEmit -p tsconfig.json
+
+step "unit and integration tests (vitest: real Postgres + NATS, and embedded PGlite)"
+vitest run

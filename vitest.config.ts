@@ -1,0 +1,28 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: pure unit tests beside the code (no services), and integration
+// tests under test/ that share one real Postgres and one nats-server per run.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["server/src/**/*.test.ts", "sdk/ts/src/**/*.test.ts", "conformance/src/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/bench/**", "test/chaos/long/**"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // 2 cores: a few files at once keeps Postgres busy without starving timers.
+          maxWorkers: 3,
+        },
+      },
+    ],
+  },
+});
