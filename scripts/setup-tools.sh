@@ -32,8 +32,8 @@ if command -v flock >/dev/null; then flock 9; fi
 # --- npm: buf and protoc-gen-es --------------------------------------------------
 if [[ ! -x node_modules/.bin/buf || ! -x node_modules/.bin/protoc-gen-es ]]; then
   command -v npm >/dev/null || die "node_modules/.bin/buf is missing and npm is not on PATH"
-  log "node_modules/.bin/buf or protoc-gen-es missing: running npm ci"
-  npm ci --no-audit --no-fund >&2 || die "npm ci failed; buf and protoc-gen-es come from package.json"
+  log "node_modules/.bin/buf or protoc-gen-es missing: running npm install (as .ci/run does)"
+  npm install --no-audit --no-fund >&2 || die "npm install failed; buf and protoc-gen-es come from package.json"
 fi
 
 # --- Go plugins --------------------------------------------------------------------
