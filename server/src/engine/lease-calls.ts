@@ -1,5 +1,6 @@
 import { decideAfterFailure, type FailureDecision } from "../core/failure-rules.js";
-import { leaseStale, taskNotFound } from "../core/errors.js";
+import { Code } from "@connectrpc/connect";
+import { batonError, leaseStale, taskNotFound } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import {
   attemptGetByLease,
@@ -33,7 +34,7 @@ export async function complete(engine: Engine, taskId: string, leaseId: string, 
     const task = await taskGetById(engine.sql, taskId);
     if (task) return task;
   }
-  throw await rejection(engine.sql, taskId);
+  throw await rejection(engine.sql, taskId, leaseId);
 }
 
 /** FailTask: the failure rules pick retry, dead letter or cancelled; a resent failure is answered the same way. */
@@ -43,8 +44,12 @@ export async function fail(engine: Engine, taskId: string, leaseId: string, erro
     if (!row) return { rejected: true as const };
     const live = row.state === "claimed" && row.lease_id === leaseId && new Date(row.lease_expires_at as Date) > row.db_now;
     if (!live) {
+      // A resend is answered only while its attempt is still the task's latest: once
+      // the task was claimed again the lease is stale (L1), and answering with the
+      // task would hand the new lease to the old worker.
       const attempt = await attemptGetByLease(tx, taskId, leaseId);
-      const resent = attempt !== undefined && (attempt.outcome === "failed" || attempt.outcome === "cancelled");
+      const resent =
+        attempt !== undefined && attempt.attempt === row.attempt && (attempt.outcome === "failed" || attempt.outcome === "cancelled");
       return resent ? { row, changed: false } : { rejected: true as const };
     }
     const decision = decideAfterFailure({
@@ -93,10 +98,24 @@ export async function endAttempt(
   });
 }
 
-/** Why a lease call was refused: the task is unknown (S2) or the lease is not current (L1). */
-async function rejection(sql: Queryable, taskId: string) {
+/**
+ * Why a lease call was refused: the task is unknown (S2), its cancellation was
+ * requested (W2: only FailTask may end it now), or the lease is not current (L1).
+ */
+export async function rejection(sql: Queryable, taskId: string, leaseId?: string) {
   const task = await taskGetById(sql, taskId);
   const get = taskAction("getTask", "read the task's current state");
   if (!task) return taskNotFound(taskId, [taskAction("claimTasks", "claim another task")]);
+  if (task.state === "claimed" && task.lease_id === leaseId && task.cancel_requested) {
+    return batonError({
+      code: Code.FailedPrecondition,
+      reason: "CANCEL_REQUESTED",
+      message: `task ${taskId} was cancelled while running: ${task.terminal_reason}`,
+      resource: `task/${taskId}`,
+      state: "CLAIMED",
+      nextActions: [taskAction("failTask", "report the cancellation: stop the handler and call FailTask (W2)")],
+      guidance: "the result is not accepted after a cancellation: stop work and call FailTask",
+    });
+  }
   return leaseStale(taskId, task.state.toUpperCase(), [taskAction("claimTasks", "claim another task"), get]);
 }
