@@ -1,11 +1,12 @@
 // Assertions and waits shared by the protocol tests in test/integration/.
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { expect } from "vitest";
 import { ErrorDetailSchema, type AgentContract, type ErrorDetail } from "../../gen/ts/baton/v1/contract_pb.js";
 import type { TaskEvent } from "../../gen/ts/baton/v1/task_pb.js";
-import type { TaskService, WatchTasksRequest } from "../../gen/ts/baton/v1/task_service_pb.js";
+import type { TaskService, WatchTasksRequestSchema } from "../../gen/ts/baton/v1/task_service_pb.js";
 
 export type TaskClient = Client<typeof TaskService>;
 
@@ -87,7 +88,7 @@ export interface Watcher {
   close(): void;
 }
 
-export function watch(client: TaskClient, req: Partial<WatchTasksRequest>): Watcher {
+export function watch(client: TaskClient, req: MessageInitShape<typeof WatchTasksRequestSchema>): Watcher {
   const abort = new AbortController();
   const events: TaskEvent[] = [];
   let notify = () => {};
