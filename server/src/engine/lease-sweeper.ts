@@ -3,9 +3,13 @@ import { expiredAttemptOutcome } from "../core/lease.js";
 import { taskDeadLetterUnstarted, taskLockExpiredLeases } from "../store/tasks.js";
 import type { StoredError, TaskRow } from "../store/task-row.js";
 import { endAttempt } from "./lease-calls.js";
+import { publishLeaseSignal } from "../bus/lease-signals.js";
+import { workerDeleteSilent } from "../store/workers.js";
 import { announce, type Engine } from "./engine.js";
 
 const BATCH = 500;
+/** Worker rows left by a replica that died are removed after this long without a heartbeat. */
+const STALE_WORKER_ROW_MS = 60_000;
 
 /**
  * One sweep (rules L3 and T7): ends attempts whose lease expired and dead-letters
@@ -14,12 +18,14 @@ const BATCH = 500;
  * clock in tests; null is the database clock. Returns the tasks it changed.
  */
 export async function sweepOnce(engine: Engine, now: Date | null = null): Promise<TaskRow[]> {
+  const lost: { taskId: string; leaseId: string }[] = [];
   const changed = await engine.sql.begin(async (tx) => {
     const out: TaskRow[] = [];
     for (const row of await taskLockExpiredLeases(tx, now, BATCH)) {
       const nowMs = row.db_now.getTime();
       const startedMs = new Date(row.lease_started_at as Date).getTime();
-      const outcome = expiredAttemptOutcome(nowMs, startedMs, Number(row.start_to_close_ms));
+      const expiredMs = new Date(row.lease_expires_at as Date).getTime();
+      const outcome = expiredAttemptOutcome(expiredMs, startedMs, Number(row.start_to_close_ms));
       const error: StoredError =
         outcome === "timed_out"
           ? { type: "start_to_close_timeout", message: "the attempt ran past its start_to_close_timeout", nonRetryable: false }
@@ -35,11 +41,14 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
         cancelRequested: row.cancel_requested,
         nowMs,
       });
+      lost.push({ taskId: row.id, leaseId: row.lease_id as string });
       out.push(await endAttempt(tx, row, decision, outcome, error));
     }
     out.push(...(await taskDeadLetterUnstarted(tx, now, BATCH)));
     return out;
   });
+  // A zombie still running a task must learn it lost the lease (B2).
+  for (const l of lost) publishLeaseSignal(engine.bus, { ...l, reason: "lease expired", leaseLost: true });
   if (changed.length > 0) announce(engine, changed.filter((r) => r.state === "pending"));
   return changed;
 }
@@ -48,9 +57,14 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
 export function startLeaseSweeper(engine: Engine, intervalMs: number): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() =>
-      sweepOnce(engine).catch((err: unknown) => engine.log.warn({ err }, "lease sweep failed; retrying next tick")),
-    );
+    running = running.then(async () => {
+      try {
+        await sweepOnce(engine);
+        await workerDeleteSilent(engine.sql, STALE_WORKER_ROW_MS);
+      } catch (err) {
+        engine.log.warn({ err }, "lease sweep failed; retrying next tick");
+      }
+    });
   }, intervalMs);
   timer.unref();
   return {
