@@ -1,6 +1,11 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
+import { randomBytes } from "node:crypto";
 import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
+import { WorkerService } from "../../gen/ts/baton/v1/worker_service_pb.js";
+import { createWorkerService } from "./api/worker-service.js";
+import { Dispatcher } from "./engine/dispatcher.js";
+import { SERVER_VERSION } from "./version.js";
 import { createErrorInterceptor } from "./api/error-interceptor.js";
 import { createTaskService } from "./api/task-service.js";
 import type { Bus } from "./bus/bus.js";
@@ -27,6 +32,10 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** How long in-flight calls may run on shutdown. */
   shutdownGraceMs?: number;
+  /** How often stream workers must heartbeat (Welcome.heartbeat_interval). */
+  workerHeartbeatIntervalMs?: number;
+  /** How often each queue is re-checked for due work without a wake-up. */
+  dispatchTickMs?: number;
 }
 
 export interface BatonServer {
@@ -34,6 +43,8 @@ export interface BatonServer {
   /** http://host:port */
   url: string;
   engine: Engine;
+  replicaId: string;
+  dispatcher: Dispatcher;
   databaseKind: "postgres" | "embedded";
   close(): Promise<void>;
 }
@@ -49,22 +60,32 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const engine: Engine = { sql: db.sql, bus, log, eventsWritten: sequencer.poke };
   const hub = createWatchHub(bus);
   const sweeper = startLeaseSweeper(engine, opts.sweepIntervalMs ?? 1_000);
+  const replicaId = `replica-${randomBytes(4).toString("hex")}`;
+  const heartbeatIntervalMs = opts.workerHeartbeatIntervalMs ?? 1_000;
+  const dispatcher = new Dispatcher(engine, { replicaId, heartbeatIntervalMs, tickMs: opts.dispatchTickMs ?? 1_000 });
+  const sessionSettings = { replicaId, serverVersion: SERVER_VERSION, heartbeatIntervalMs, cancelGraceMs: 10_000 };
 
   const handler = connectNodeAdapter({
     interceptors: [createErrorInterceptor(log)],
     routes: (router) => {
-      router.service(TaskService, createTaskService(engine, hub));
+      router.service(TaskService, createTaskService(engine, hub, dispatcher));
+      router.service(WorkerService, createWorkerService(engine, dispatcher, sessionSettings));
     },
   });
   const http = await listenOnePort(handler, opts.port, opts.host);
-  log.info({ port: http.port, database: db.kind, bus: opts.natsUrl ? "nats" : "memory" }, "baton listening");
+  log.info({ port: http.port, database: db.kind, bus: opts.natsUrl ? "nats" : "memory", replicaId }, "baton listening");
 
   return {
     port: http.port,
     url: `http://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${http.port}`,
     engine,
+    replicaId,
+    dispatcher,
     databaseKind: db.kind,
     async close() {
+      // G1: workers hear GoAway first and reconnect elsewhere while calls finish here.
+      dispatcher.goAwayAll("server shutting down", 100);
+      dispatcher.close();
       hub.close();
       await http.close(opts.shutdownGraceMs ?? 10_000);
       await sweeper.stop();

@@ -38,6 +38,7 @@ import type { TaskStateName } from "../store/task-row.js";
 import { stateNameOf, taskFromRow } from "./task-message.js";
 import { watchTasks } from "./watch-tasks.js";
 import type { WatchHub } from "../engine/watch-hub.js";
+import type { Dispatcher } from "../engine/dispatcher.js";
 
 type Method = keyof typeof TaskService.method;
 
@@ -51,7 +52,8 @@ function createInput(req: CreateTaskRequest, v: Violations, prefix = ""): Create
   return { spec, requestHash: requestHash(body) };
 }
 
-export function createTaskService(engine: Engine, hub: WatchHub): ServiceImpl<typeof TaskService> {
+/** `dispatcher` frees the slot of a Listen session whose worker reports through these unary calls (F1). */
+export function createTaskService(engine: Engine, hub: WatchHub, dispatcher?: Dispatcher): ServiceImpl<typeof TaskService> {
   return {
     async createTask(req) {
       const v = new Violations();
@@ -220,6 +222,7 @@ export function createTaskService(engine: Engine, hub: WatchHub): ServiceImpl<ty
       const result = v.jsonObject("result", req.result, limits.jsonMaxBytes, limits.jsonMaxDepth);
       check(v, "completeTask");
       const task = taskFromRow(await complete(engine, req.taskId, req.leaseId, result));
+      dispatcher?.leaseEnded(req.taskId);
       return create(CompleteTaskResponseSchema, { task, contract: taskContract(task, "worker") });
     },
 
@@ -239,6 +242,7 @@ export function createTaskService(engine: Engine, hub: WatchHub): ServiceImpl<ty
       check(v, "failTask");
       const stored = { type: error!.type, message: error!.message, nonRetryable: error!.nonRetryable, details: error!.details };
       const task = taskFromRow(await fail(engine, req.taskId, req.leaseId, stored, retryAfterMs));
+      dispatcher?.leaseEnded(req.taskId);
       return create(FailTaskResponseSchema, { task, contract: taskContract(task, "worker") });
     },
 

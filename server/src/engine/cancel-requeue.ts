@@ -2,6 +2,7 @@ import { invalidState, taskNotFound } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import { taskCancelPending, taskGetById, taskRequeue, taskRequestCancel } from "../store/tasks.js";
 import type { TaskRow } from "../store/task-row.js";
+import { publishLeaseSignal } from "../bus/lease-signals.js";
 import { announce, type Engine } from "./engine.js";
 
 /**
@@ -22,7 +23,10 @@ export async function cancel(engine: Engine, taskId: string, reason: string): Pr
       case "claimed": {
         if (task.cancel_requested) return task;
         const row = await taskRequestCancel(engine.sql, taskId, why);
-        if (row) return announced(engine, row);
+        if (row) {
+          publishLeaseSignal(engine.bus, { taskId, leaseId: row.lease_id as string, reason: why, leaseLost: false });
+          return announced(engine, row);
+        }
         continue;
       }
       case "cancelled":

@@ -38,9 +38,15 @@ export async function listenOnePort(handler: Handler, port: number, host: string
       socket.pause();
       socket.unshift(first);
       const n = Math.min(first.length, H2_PREFACE.length);
-      const server = first.subarray(0, n).equals(H2_PREFACE.subarray(0, n)) ? h2 : h1;
-      server.emit("connection", socket);
-      socket.resume();
+      if (first.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
+        // http2 takes over the paused socket and reads the unshifted bytes itself;
+        // resuming would flow them out to no listener and break the session.
+        h2.emit("connection", socket);
+      } else {
+        // http1 listens for 'data': it needs the socket flowing again.
+        h1.emit("connection", socket);
+        socket.resume();
+      }
     });
   });
 

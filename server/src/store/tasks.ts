@@ -186,6 +186,7 @@ export async function taskComplete(sql: Queryable, id: string, leaseId: string, 
         lease_id = NULL, lease_worker_id = NULL, lease_started_at = NULL, lease_expires_at = NULL,
         terminal_reason = '', updated_at = now()
       WHERE id = ${id} AND state = 'claimed' AND lease_id = ${leaseId} AND lease_expires_at > now()
+        AND NOT cancel_requested
       RETURNING *
     ), attempt AS (
       UPDATE baton_task_attempts a SET ended_at = now(), outcome = 'completed'
@@ -336,4 +337,48 @@ export async function taskNextScheduledAt(sql: Queryable, namespace: string, que
     WHERE state = 'pending' AND namespace = ${namespace} AND queue = ${queue}
     ORDER BY scheduled_at LIMIT 1`;
   return rows[0]?.scheduled_at;
+}
+
+export interface LeaseRenewal {
+  task_id: string;
+  lease_id: string;
+  lease_expires_at: Date;
+  cancel_requested: boolean;
+  terminal_reason: string;
+}
+
+/**
+ * TaskHeartbeatMany: renews every listed lease that is current (L2) in one
+ * statement; a lease missing from the answer is lost (B2).
+ */
+export async function taskHeartbeatMany(sql: Queryable, leases: { taskId: string; leaseId: string }[]): Promise<LeaseRenewal[]> {
+  if (leases.length === 0) return [];
+  return sql<LeaseRenewal[]>`
+    UPDATE baton_tasks t SET
+      lease_expires_at = least(now() + t.heartbeat_ms * interval '1 millisecond',
+                               t.lease_started_at + t.start_to_close_ms * interval '1 millisecond')
+    FROM unnest(${leases.map((l) => l.taskId)}::uuid[], ${leases.map((l) => l.leaseId)}::uuid[]) AS l(task_id, lease_id)
+    WHERE t.id = l.task_id AND t.state = 'claimed' AND t.lease_id = l.lease_id AND t.lease_expires_at > now()
+    RETURNING t.id AS task_id, t.lease_id, t.lease_expires_at, t.cancel_requested, t.terminal_reason`;
+}
+
+/** TaskExtendLease: moves a current lease's deadline to now + extendMs, capped at start-to-close (E1). */
+export async function taskExtendLease(sql: Queryable, id: string, leaseId: string, extendMs: number): Promise<Date | undefined> {
+  const rows = await sql<{ lease_expires_at: Date }[]>`
+    UPDATE baton_tasks SET
+      lease_expires_at = least(now() + ${extendMs} * interval '1 millisecond',
+                               lease_started_at + start_to_close_ms * interval '1 millisecond')
+    WHERE id = ${id} AND state = 'claimed' AND lease_id = ${leaseId} AND lease_expires_at > now()
+    RETURNING lease_expires_at`;
+  return rows[0]?.lease_expires_at;
+}
+
+/** TaskLeasesCurrent: which of the listed leases are still current (a Listen session's slots, N2 resume). */
+export async function taskLeasesCurrent(sql: Queryable, leases: { taskId: string; leaseId: string }[]): Promise<{ task_id: string; lease_id: string }[]> {
+  if (leases.length === 0) return [];
+  return sql<{ task_id: string; lease_id: string }[]>`
+    SELECT t.id AS task_id, t.lease_id FROM baton_tasks t
+    JOIN unnest(${leases.map((l) => l.taskId)}::uuid[], ${leases.map((l) => l.leaseId)}::uuid[]) AS l(task_id, lease_id)
+      ON t.id = l.task_id AND t.lease_id = l.lease_id
+    WHERE t.state = 'claimed' AND t.lease_expires_at > now()`;
 }

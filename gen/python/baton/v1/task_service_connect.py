@@ -127,6 +127,8 @@ class TaskService(Protocol):
         W3: A result MUST be accepted at most once per task; a repeated CompleteTask
             with the same lease after acceptance returns the completed task (so a
             result whose answer was lost can be resent safely).
+        W4: A task whose cancellation was requested MUST NOT be completed: CompleteTask
+            fails FAILED_PRECONDITION with reason `CANCEL_REQUESTED` (report with FailTask).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -549,6 +551,8 @@ class TaskServiceClient(ConnectClient):
         W3: A result MUST be accepted at most once per task; a repeated CompleteTask
             with the same lease after acceptance returns the completed task (so a
             result whose answer was lost can be resent safely).
+        W4: A task whose cancellation was requested MUST NOT be completed: CompleteTask
+            fails FAILED_PRECONDITION with reason `CANCEL_REQUESTED` (report with FailTask).
         """
         return await self.execute_unary(
             request=request,
@@ -703,6 +707,8 @@ class TaskServiceSync(Protocol):
         W3: A result MUST be accepted at most once per task; a repeated CompleteTask
             with the same lease after acceptance returns the completed task (so a
             result whose answer was lost can be resent safely).
+        W4: A task whose cancellation was requested MUST NOT be completed: CompleteTask
+            fails FAILED_PRECONDITION with reason `CANCEL_REQUESTED` (report with FailTask).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1123,6 +1129,8 @@ class TaskServiceClientSync(ConnectClientSync):
         W3: A result MUST be accepted at most once per task; a repeated CompleteTask
             with the same lease after acceptance returns the completed task (so a
             result whose answer was lost can be resent safely).
+        W4: A task whose cancellation was requested MUST NOT be completed: CompleteTask
+            fails FAILED_PRECONDITION with reason `CANCEL_REQUESTED` (report with FailTask).
         """
         return self.execute_unary(
             request=request,

@@ -899,6 +899,8 @@ export const TaskService: GenService<{
    * W3: A result MUST be accepted at most once per task; a repeated CompleteTask
    *     with the same lease after acceptance returns the completed task (so a
    *     result whose answer was lost can be resent safely).
+   * W4: A task whose cancellation was requested MUST NOT be completed: CompleteTask
+   *     fails FAILED_PRECONDITION with reason `CANCEL_REQUESTED` (report with FailTask).
    *
    * @generated from rpc baton.v1.TaskService.CompleteTask
    */

@@ -102,6 +102,10 @@ type TaskServiceClient interface {
 	//
 	//	with the same lease after acceptance returns the completed task (so a
 	//	result whose answer was lost can be resent safely).
+	//
+	// W4: A task whose cancellation was requested MUST NOT be completed: CompleteTask
+	//
+	//	fails FAILED_PRECONDITION with reason `CANCEL_REQUESTED` (report with FailTask).
 	CompleteTask(context.Context, *connect.Request[v1.CompleteTaskRequest]) (*connect.Response[v1.CompleteTaskResponse], error)
 	// Fails the attempt. Retryable errors go back to PENDING at the backoff time
 	// (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);
@@ -305,6 +309,10 @@ type TaskServiceHandler interface {
 	//
 	//	with the same lease after acceptance returns the completed task (so a
 	//	result whose answer was lost can be resent safely).
+	//
+	// W4: A task whose cancellation was requested MUST NOT be completed: CompleteTask
+	//
+	//	fails FAILED_PRECONDITION with reason `CANCEL_REQUESTED` (report with FailTask).
 	CompleteTask(context.Context, *connect.Request[v1.CompleteTaskRequest]) (*connect.Response[v1.CompleteTaskResponse], error)
 	// Fails the attempt. Retryable errors go back to PENDING at the backoff time
 	// (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);

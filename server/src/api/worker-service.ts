@@ -1,0 +1,147 @@
+/**
+ * WorkerService: the worker session streams (Connect, Listen) and the worker
+ * registry (ListWorkers, GetWorker). Session rules live in engine/.
+ */
+import { create } from "@bufbuild/protobuf";
+import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  ConnectResponseSchema,
+  GetWorkerResponseSchema,
+  ListenResponseSchema,
+  ListWorkersResponseSchema,
+  WorkerService,
+  type ConnectRequest,
+  type ConnectResponse,
+  type ListenResponse,
+} from "../../../gen/ts/baton/v1/worker_service_pb.js";
+import { listContract, taskAction } from "../core/contract.js";
+import { DEFAULT_NAMESPACE, limits } from "../core/defaults.js";
+import { batonError, invalidArgument } from "../core/errors.js";
+import { sessionSpecFromHello } from "../core/hello.js";
+import { Violations } from "../core/validation.js";
+import type { Dispatcher } from "../engine/dispatcher.js";
+import type { Engine } from "../engine/engine.js";
+import { SessionHandler } from "../engine/session-handler.js";
+import { closeSession, openSession, type SessionSettings } from "../engine/session-lifecycle.js";
+import { workerGet, workerList } from "../store/workers.js";
+import { Channel } from "../lib/channel.js";
+import { toBatonError } from "./error-interceptor.js";
+import { workerFromRow } from "./worker-message.js";
+
+const connectRetry = () => taskAction("claimTasks", "fix the Hello and connect again, or poll with ClaimTasks");
+
+export function createWorkerService(engine: Engine, dispatcher: Dispatcher, settings: SessionSettings): ServiceImpl<typeof WorkerService> {
+  return {
+    async *connect(requests: AsyncIterable<ConnectRequest>, ctx: HandlerContext): AsyncGenerator<ConnectResponse> {
+      const incoming = requests[Symbol.asyncIterator]();
+      const first = await incoming.next();
+      const v = new Violations();
+      const hello = first.done || first.value.message.case !== "hello" ? undefined : first.value.message.value;
+      const spec = sessionSpecFromHello(hello, v);
+      if (!v.empty) throw invalidArgument(v.list, connectRetry());
+
+      const out = new Channel<ConnectResponse>();
+      const session = await openSession(engine, dispatcher, settings, spec, "CONNECT", (m) =>
+        out.push(create(ConnectResponseSchema, { message: m })),
+      );
+      const handler = new SessionHandler(engine, dispatcher, session);
+      let failure: unknown;
+      const onAbort = () => out.close();
+      ctx.signal.addEventListener("abort", onAbort);
+      // Messages are handled one at a time, in order: a Result's Ack always follows
+      // the Assign it answers, and a Drain takes effect before the next message.
+      const reading = (async () => {
+        for (let next = await incoming.next(); !next.done; next = await incoming.next()) {
+          const msg = next.value.message;
+          switch (msg.case) {
+            case "heartbeat":
+              await handler.heartbeat(msg.value);
+              break;
+            case "result":
+              await handler.result(msg.value);
+              break;
+            case "extendLease":
+              await handler.extendLease(msg.value);
+              break;
+            case "credit":
+              handler.credit(msg.value.slots);
+              break;
+            case "drain":
+              handler.drain();
+              break;
+            case "hello":
+              throw invalidArgument([{ field: "hello", description: "was already sent: Hello is only the first message (H1)" }], connectRetry());
+            default:
+              throw invalidArgument([{ field: "message", description: "is empty or of an unknown kind" }], connectRetry());
+          }
+        }
+      })()
+        .catch((err: unknown) => {
+          failure = err;
+        })
+        .finally(() => out.close());
+      try {
+        for await (const message of out) yield message;
+        await reading;
+        if (failure !== undefined && !ctx.signal.aborted) throw toBatonError(failure, "baton.v1.WorkerService/Connect", engine.log);
+      } finally {
+        ctx.signal.removeEventListener("abort", onAbort);
+        session.closed = true;
+        await closeSession(engine, dispatcher, session);
+      }
+    },
+
+    async *listen(req, ctx): AsyncGenerator<ListenResponse> {
+      const v = new Violations();
+      const spec = sessionSpecFromHello(req.hello, v);
+      if (!v.empty) throw invalidArgument(v.list, connectRetry());
+      const out = new Channel<ListenResponse>();
+      const session = await openSession(engine, dispatcher, settings, spec, "LISTEN", (m) => {
+        // Acks answer stream results, which Listen has none of (F1).
+        if (m.case === "ack" || m.case === undefined) return false;
+        return out.push(create(ListenResponseSchema, { message: m }));
+      });
+      const onAbort = () => out.close();
+      ctx.signal.addEventListener("abort", onAbort);
+      try {
+        for await (const message of out) {
+          yield message;
+          if (message.message.case === "goAway") break;
+        }
+      } finally {
+        ctx.signal.removeEventListener("abort", onAbort);
+        session.closed = true;
+        await closeSession(engine, dispatcher, session);
+      }
+    },
+
+    async listWorkers(req) {
+      const v = new Violations();
+      v.namespace("namespace", req.namespace, limits.namespaceMaxChars);
+      if (req.queue !== "") v.name("queue", req.queue, limits.nameMaxChars);
+      if (!v.empty) throw invalidArgument(v.list, taskAction("listTasks", "fix the listed fields"));
+      const rows = await workerList(engine.sql, req.namespace || DEFAULT_NAMESPACE, req.queue);
+      return create(ListWorkersResponseSchema, {
+        workers: rows.map((r) => workerFromRow(r, settings.heartbeatIntervalMs)),
+        contract: listContract([], `${rows.length} worker sessions`),
+      });
+    },
+
+    async getWorker(req) {
+      const v = new Violations();
+      if (!/^[0-9a-f-]{36}$/i.test(req.sessionId)) v.add("session_id", "must be a session id from Welcome or ListWorkers");
+      if (!v.empty) throw invalidArgument(v.list, taskAction("listTasks", "fix the listed fields"));
+      const row = await workerGet(engine.sql, req.sessionId);
+      if (!row) {
+        throw batonError({
+          code: Code.NotFound,
+          reason: "WORKER_NOT_FOUND",
+          message: `no live worker session ${req.sessionId}`,
+          guidance: "the session ended or never existed; ListWorkers shows the live ones",
+        });
+      }
+      const worker = workerFromRow(row, settings.heartbeatIntervalMs);
+      return create(GetWorkerResponseSchema, { worker, contract: listContract([], "a live worker session") });
+    },
+  };
+}

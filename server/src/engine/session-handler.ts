@@ -1,0 +1,148 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ConnectError } from "@connectrpc/connect";
+import { AckSchema, CancelSchema, type ExtendLease, type Result, type WorkerHeartbeat } from "../../../gen/ts/baton/v1/worker_pb.js";
+import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { TaskState } from "../../../gen/ts/baton/v1/task_pb.js";
+import { taskContract } from "../core/contract.js";
+import { durationToMs } from "../core/duration.js";
+import { limits } from "../core/defaults.js";
+import { Violations } from "../core/validation.js";
+import { invalidArgument } from "../core/errors.js";
+import { taskAction } from "../core/contract.js";
+import { taskExtendLease, taskHeartbeatMany } from "../store/tasks.js";
+import { taskFromRow } from "../api/task-message.js";
+import type { Dispatcher } from "./dispatcher.js";
+import type { Engine } from "./engine.js";
+import { complete, fail, rejection } from "./lease-calls.js";
+import type { WorkerSession } from "./worker-session.js";
+
+/** Reasons after which the worker no longer holds the lease (R4): its slot is free. */
+const LEASE_GONE_REASONS = new Set(["LEASE_STALE", "TASK_NOT_FOUND"]);
+const EXTEND_MAX_MS = 60 * 60_000;
+
+/**
+ * Handles what a worker sends on its stream after Hello. Storage failures are
+ * thrown: the stream ends UNAVAILABLE and the worker resends unacked results
+ * after reconnecting (R3), which is safe because results are idempotent (W3).
+ */
+export class SessionHandler {
+  constructor(
+    private readonly engine: Engine,
+    private readonly dispatcher: Dispatcher,
+    private readonly session: WorkerSession,
+  ) {}
+
+  credit(slots: number): void {
+    const v = new Violations();
+    v.intRange("credit.slots", slots, 1, 1000);
+    if (!v.empty) throw invalidArgument(v.list, taskAction("getTask", "fix the Credit message; the stream was ended"));
+    this.session.slots = Math.min(this.session.slots + slots, 1000);
+    this.dispatcher.poke(this.session);
+  }
+
+  drain(): void {
+    this.session.draining = true;
+  }
+
+  /** B1, B2, X1: renew the listed leases, report the lost ones, re-announce cancellations. */
+  async heartbeat(hb: WorkerHeartbeat): Promise<void> {
+    this.session.lastHeartbeatMs = Date.now();
+    if (hb.leases.length === 0) return;
+    const listed = hb.leases.slice(0, 1000).map((l) => ({ taskId: l.taskId, leaseId: l.leaseId }));
+    const renewed = new Map((await taskHeartbeatMany(this.engine.sql, listed.filter(isWellFormed))).map((r) => [r.task_id, r]));
+    for (const lease of listed) {
+      const r = renewed.get(lease.taskId);
+      if (!r) {
+        this.session.send({ case: "cancel", value: create(CancelSchema, { ...lease, reason: "lease lost (expired or reassigned)", leaseLost: true }) });
+        this.dispatcher.release(this.session, lease.taskId);
+      } else if (r.cancel_requested) {
+        this.session.send({ case: "cancel", value: create(CancelSchema, { ...lease, reason: r.terminal_reason, leaseLost: false }) });
+      }
+    }
+  }
+
+  /** R1..R4: one Ack per Result. */
+  async result(result: Result): Promise<void> {
+    const { taskId, leaseId } = result;
+    const v = new Violations();
+    v.taskId("result.task_id", taskId);
+    v.leaseId("result.lease_id", leaseId);
+    if (result.outcome.case === undefined) v.add("result.outcome", "is required: completed or failed");
+    if (result.outcome.case === "completed") v.jsonObject("result.completed", result.outcome.value, limits.jsonMaxBytes, limits.jsonMaxDepth);
+    if (result.outcome.case === "failed") {
+      const e = result.outcome.value.error;
+      if (!e || e.type === "") v.add("result.failed.error.type", "is required: a short machine-readable type");
+      else v.maxChars("result.failed.error.type", e.type, limits.errorTypeMaxChars);
+      v.duration("result.failed.retry_after", result.outcome.value.retryAfter, 0, limits.retryAfterMaxMs);
+    }
+    if (!v.empty) {
+      this.ackRejected(taskId, leaseId, invalidArgument(v.list, taskAction("failTask", "resend the Result with the listed fields fixed")));
+      return;
+    }
+    try {
+      const row =
+        result.outcome.case === "completed"
+          ? await complete(this.engine, taskId, leaseId, result.outcome.value)
+          : await fail(
+              this.engine,
+              taskId,
+              leaseId,
+              {
+                type: result.outcome.value!.error!.type,
+                message: result.outcome.value!.error!.message,
+                nonRetryable: result.outcome.value!.error!.nonRetryable,
+                details: result.outcome.value!.error!.details,
+              },
+              result.outcome.value!.retryAfter ? durationToMs(result.outcome.value!.retryAfter) : 0,
+            );
+      const task = taskFromRow(row);
+      this.dispatcher.release(this.session, taskId);
+      this.session.send({
+        case: "ack",
+        value: create(AckSchema, { taskId, leaseId, accepted: true, taskState: task.state, contract: taskContract(task, "producer") }),
+      });
+    } catch (err) {
+      if (!(err instanceof ConnectError) || err.findDetails(ErrorDetailSchema).length === 0) throw err;
+      this.ackRejected(taskId, leaseId, err);
+    }
+  }
+
+  /** E1. */
+  async extendLease(ext: ExtendLease): Promise<void> {
+    const v = new Violations();
+    v.taskId("extend_lease.task_id", ext.taskId);
+    v.leaseId("extend_lease.lease_id", ext.leaseId);
+    const extendMs = v.duration("extend_lease.extend_by", ext.extendBy, 1_000, EXTEND_MAX_MS);
+    if (ext.extendBy === undefined) v.add("extend_lease.extend_by", "is required: 1s..1h");
+    if (!v.empty || extendMs === undefined) {
+      this.ackRejected(ext.taskId, ext.leaseId, invalidArgument(v.list, taskAction("heartbeat", "resend ExtendLease with the listed fields fixed")));
+      return;
+    }
+    const until = await taskExtendLease(this.engine.sql, ext.taskId, ext.leaseId, extendMs);
+    if (until) {
+      this.session.send({
+        case: "ack",
+        value: create(AckSchema, { taskId: ext.taskId, leaseId: ext.leaseId, accepted: true, taskState: TaskState.CLAIMED, leaseExpireTime: timestampFromDate(until) }),
+      });
+      return;
+    }
+    const err = await rejection(this.engine.sql, ext.taskId, ext.leaseId);
+    this.session.send({ case: "cancel", value: create(CancelSchema, { taskId: ext.taskId, leaseId: ext.leaseId, reason: err.rawMessage, leaseLost: true }) });
+    this.dispatcher.release(this.session, ext.taskId);
+  }
+
+  private ackRejected(taskId: string, leaseId: string, err: ConnectError): void {
+    const detail = err.findDetails(ErrorDetailSchema)[0];
+    if (detail && LEASE_GONE_REASONS.has(detail.reason)) this.dispatcher.release(this.session, taskId);
+    this.session.send({
+      case: "ack",
+      value: create(AckSchema, { taskId, leaseId, accepted: false, error: detail, contract: detail?.contract }),
+    });
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function isWellFormed(l: { taskId: string; leaseId: string }): boolean {
+  return UUID.test(l.taskId) && UUID.test(l.leaseId);
+}

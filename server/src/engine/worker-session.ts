@@ -1,0 +1,49 @@
+import type { SessionSpec } from "../core/hello.js";
+import type { ConnectResponse } from "../../../gen/ts/baton/v1/worker_service_pb.js";
+
+/** A message from server to worker, whichever stream carries it. */
+export type ServerMessage = ConnectResponse["message"];
+
+export type SessionTransport = "CONNECT" | "LISTEN";
+
+/**
+ * One worker stream on this replica: its capacity and the leases it holds.
+ * Capacity is `slots - held - claiming` (K1): `claiming` counts claims in flight,
+ * so two queues' dispatch loops can never over-fill one session.
+ */
+export class WorkerSession {
+  /** taskId -> leaseId of every lease this session holds. */
+  readonly held = new Map<string, string>();
+  slots: number;
+  draining = false;
+  claiming = 0;
+  closed = false;
+  lastHeartbeatMs = Date.now();
+  /** Round-robin position among sessions of a queue, for fair dispatch. */
+  lastAssignedMs = 0;
+
+  constructor(
+    readonly id: string,
+    readonly spec: SessionSpec,
+    readonly transport: SessionTransport,
+    readonly connectedAtMs: number,
+    private readonly sendFn: (m: ServerMessage) => boolean,
+  ) {
+    this.slots = spec.slots;
+  }
+
+  get free(): number {
+    if (this.draining || this.closed) return 0;
+    return Math.max(0, this.slots - this.held.size - this.claiming);
+  }
+
+  /** A stable key of the task-type filter: sessions with equal keys see the same claimable tasks. */
+  get typesKey(): string {
+    return this.spec.taskTypes.join("\u0000");
+  }
+
+  send(message: ServerMessage): boolean {
+    if (this.closed) return false;
+    return this.sendFn(message);
+  }
+}
