@@ -1,0 +1,54 @@
+// A worker session driven message by message: what an SDK does, without one,
+// so tests can break the protocol on purpose and see exactly what the server sends.
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ConnectRequestSchema, WorkerService, type ConnectRequest, type ConnectResponse } from "../../gen/ts/baton/v1/worker_service_pb.js";
+import { Channel } from "../../server/src/lib/channel.js";
+
+export type ServerMessage = ConnectResponse["message"];
+
+export interface RawSession {
+  send(m: ConnectRequest["message"]): void;
+  /** The next server message; rejects after `timeoutMs` or when the stream ends. */
+  next(timeoutMs?: number): Promise<ServerMessage>;
+  /** Skips messages until one of `kind` arrives. */
+  nextOf<K extends NonNullable<ServerMessage["case"]>>(kind: K, timeoutMs?: number): Promise<Extract<ServerMessage, { case: K }>["value"]>;
+  /** Drops the connection without a word, like a killed process. */
+  close(): void;
+}
+
+export function openRawSession(baseUrl: string): RawSession {
+  const client = createClient(WorkerService, createGrpcTransport({ baseUrl }));
+  const requests = new Channel<ConnectRequest>();
+  const abort = new AbortController();
+  const responses = client.connect(requests, { signal: abort.signal })[Symbol.asyncIterator]();
+  const next = async (timeoutMs = 10_000): Promise<ServerMessage> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no server message within ${timeoutMs}ms`)), timeoutMs);
+    });
+    try {
+      const r = await Promise.race([responses.next(), timeout]);
+      if (r.done) throw new Error("stream ended");
+      return r.value.message;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    send: (m) => requests.push(create(ConnectRequestSchema, { message: m })),
+    next,
+    async nextOf(kind, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = await next(Math.max(1, deadline - Date.now()));
+        if (m.case === kind) return m.value as never;
+      }
+    },
+    close() {
+      requests.close();
+      abort.abort();
+    },
+  };
+}
