@@ -22,18 +22,38 @@ export function openRawSession(baseUrl: string): RawSession {
   const client = createClient(WorkerService, createGrpcTransport({ baseUrl }));
   const requests = new Channel<ConnectRequest>();
   const abort = new AbortController();
-  const responses = client.connect(requests, { signal: abort.signal })[Symbol.asyncIterator]();
-  const next = async (timeoutMs = 10_000): Promise<ServerMessage> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no server message within ${timeoutMs}ms`)), timeoutMs);
-    });
+  // Read everything into a buffer in the background, so a wait that times out
+  // never swallows the message that arrives after it.
+  const buffer: ServerMessage[] = [];
+  let ended: Error | undefined;
+  let notify = () => {};
+  void (async () => {
     try {
-      const r = await Promise.race([responses.next(), timeout]);
-      if (r.done) throw new Error("stream ended");
-      return r.value.message;
-    } finally {
-      clearTimeout(timer);
+      for await (const r of client.connect(requests, { signal: abort.signal })) {
+        buffer.push(r.message);
+        notify();
+      }
+      ended = new Error("stream ended");
+    } catch (err) {
+      ended = err instanceof Error ? err : new Error(String(err));
+    }
+    notify();
+  })();
+  const next = async (timeoutMs = 10_000): Promise<ServerMessage> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = buffer.shift();
+      if (m !== undefined) return m;
+      if (ended) throw ended;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no server message within ${timeoutMs}ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        notify = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
   };
   return {

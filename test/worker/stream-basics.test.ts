@@ -1,31 +1,7 @@
-import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskState } from "../../gen/ts/baton/v1/task_pb.js";
-import { ConnectRequestSchema, WorkerService, type ConnectRequest, type ConnectResponse } from "../../gen/ts/baton/v1/worker_service_pb.js";
-import { Channel } from "../../server/src/lib/channel.js";
+import { openRawSession as openSession } from "../support/raw-session.js";
 import { backends, startTestBaton, type TestBaton } from "../support/baton.js";
-
-/** A raw protocol session: what an SDK does, message by message. */
-function openRawSession(baton: TestBaton) {
-  const client = createClient(WorkerService, createGrpcTransport({ baseUrl: baton.server.url }));
-  const requests = new Channel<ConnectRequest>();
-  const abort = new AbortController();
-  const responses = client.connect(requests, { signal: abort.signal })[Symbol.asyncIterator]();
-  return {
-    send: (m: ConnectRequest["message"]) => requests.push(create(ConnectRequestSchema, { message: m })),
-    next: async (): Promise<ConnectResponse["message"]> => {
-      const r = await responses.next();
-      if (r.done) throw new Error("stream ended");
-      return r.value.message;
-    },
-    close: () => {
-      requests.close();
-      abort.abort();
-    },
-  };
-}
 
 describe.each(backends)("worker stream on %s", (backend) => {
   let baton: TestBaton;
@@ -35,7 +11,7 @@ describe.each(backends)("worker stream on %s", (backend) => {
   afterAll(async () => baton?.close());
 
   it("welcomes, assigns a created task at once, and acks its result", async () => {
-    const s = openRawSession(baton);
+    const s = openSession(baton.server.url);
     s.send({ case: "hello", value: { queues: ["stream"], workerId: "w", instanceId: "i1", slots: 2 } });
     const welcome = await s.next();
     expect(welcome.case).toBe("welcome");
@@ -61,14 +37,14 @@ describe.each(backends)("worker stream on %s", (backend) => {
   });
 
   it("rejects a session whose first message is not Hello", async () => {
-    const s = openRawSession(baton);
+    const s = openSession(baton.server.url);
     s.send({ case: "drain", value: {} });
     await expect(s.next()).rejects.toThrow(/Hello/);
     s.close();
   });
 
   it("pushes Cancel at once when a running task is cancelled", async () => {
-    const s = openRawSession(baton);
+    const s = openSession(baton.server.url);
     s.send({ case: "hello", value: { queues: ["cancel-push"], workerId: "w", instanceId: "i2", slots: 1 } });
     expect((await s.next()).case).toBe("welcome");
     const { task } = await baton.tasks.createTask({ queue: "cancel-push", type: "t" });

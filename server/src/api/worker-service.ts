@@ -67,7 +67,7 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
               handler.credit(msg.value.slots);
               break;
             case "drain":
-              handler.drain();
+              await handler.drain();
               break;
             case "hello":
               throw invalidArgument([{ field: "hello", description: "was already sent: Hello is only the first message (H1)" }], connectRetry());

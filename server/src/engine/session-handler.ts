@@ -11,6 +11,7 @@ import { Violations } from "../core/validation.js";
 import { invalidArgument } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import { taskExtendLease, taskHeartbeatMany } from "../store/tasks.js";
+import { workerTouchMany } from "../store/workers.js";
 import { taskFromRow } from "../api/task-message.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
@@ -41,8 +42,12 @@ export class SessionHandler {
     this.dispatcher.poke(this.session);
   }
 
-  drain(): void {
+  /** G2; the registry shows DRAINING at once, not at the next tick. */
+  async drain(): Promise<void> {
     this.session.draining = true;
+    await workerTouchMany(this.engine.sql, [
+      { sessionId: this.session.id, slots: this.session.slots, used: this.session.held.size, draining: true },
+    ]);
   }
 
   /** B1, B2, X1: renew the listed leases, report the lost ones, re-announce cancellations. */

@@ -66,10 +66,11 @@ export async function workerTouchMany(
   sessions: { sessionId: string; slots: number; used: number; draining: boolean }[],
 ): Promise<void> {
   if (sessions.length === 0) return;
+  // Booleans travel as 0/1: the driver does not serialise boolean arrays.
   await sql`
-    UPDATE baton_workers w SET last_heartbeat_at = now(), slots = s.slots, slots_used = s.used, draining = s.draining
+    UPDATE baton_workers w SET last_heartbeat_at = now(), slots = s.slots, slots_used = s.used, draining = s.draining = 1
     FROM unnest(${sessions.map((s) => s.sessionId)}::uuid[], ${sessions.map((s) => s.slots)}::int[],
-                ${sessions.map((s) => s.used)}::int[], ${sessions.map((s) => s.draining)}::bool[])
+                ${sessions.map((s) => s.used)}::int[], ${sessions.map((s) => (s.draining ? 1 : 0))}::int[])
       AS s(session_id, slots, used, draining)
     WHERE w.session_id = s.session_id`;
 }
