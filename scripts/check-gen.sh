@@ -14,7 +14,7 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/baton-check-gen.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
 # What generation reads, plus the tools by symlink.
-cp -R proto buf.yaml buf.gen.yaml scripts "$scratch/"
+cp -R proto buf.yaml buf.gen.yaml buf.gen.grpc.yaml scripts "$scratch/"
 if [[ -f buf.lock ]]; then cp buf.lock "$scratch/"; fi
 mkdir -p "$scratch/gen/go"
 for f in gen/go/go.mod gen/go/go.sum; do

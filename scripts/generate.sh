@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates gen/ts, gen/go and gen/python from proto/ with local plugins only.
+# Regenerates gen/ts, gen/go, gen/python and gen/descriptors from proto/ (and gRPC's
+# reflection and health .proto files from node_modules) with local plugins only.
 #
 # BATON_SKIP_SETUP=1 skips scripts/setup-tools.sh (scripts/check-gen.sh uses it
 # after running setup once itself).
@@ -28,12 +29,20 @@ done < <(cd proto && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
 ((missing == 0)) || exit 1
 
 # Clear stale output. gen/go/go.mod and gen/go/go.sum are maintained by hand: keep them.
-rm -rf gen/ts gen/python
+rm -rf gen/ts gen/python gen/descriptors
 if [[ -d gen/go ]]; then
   find gen/go -mindepth 1 -maxdepth 1 ! -name go.mod ! -name go.sum -exec rm -rf {} +
 fi
 
 buf generate
+
+# gRPC reflection and health (TS only): see buf.gen.grpc.yaml.
+buf generate --template buf.gen.grpc.yaml
+# Baton's descriptors with their comments (source info) and imports, read at run
+# time by the surfaces that describe the API: gRPC reflection, /v1/schema,
+# /v1/tool and MCP (server/src/http/descriptors.ts).
+mkdir -p gen/descriptors
+buf build --as-file-descriptor-set -o gen/descriptors/baton.binpb
 
 # Make every directory under gen/python a regular package, so `from baton.v1 import
 # task_pb2` works with gen/python on sys.path (mypy and pytest want them too).

@@ -30,7 +30,9 @@ exec 9>.tools/.setup.lock
 if command -v flock >/dev/null; then flock 9; fi
 
 # --- npm: buf and protoc-gen-es --------------------------------------------------
-if [[ ! -x node_modules/.bin/buf || ! -x node_modules/.bin/protoc-gen-es ]]; then
+# (and the .proto files of gRPC reflection and health that buf.gen.grpc.yaml reads)
+if [[ ! -x node_modules/.bin/buf || ! -x node_modules/.bin/protoc-gen-es ||
+  ! -d node_modules/@grpc/reflection/build/proto || ! -d node_modules/grpc-health-check/proto ]]; then
   command -v npm >/dev/null || die "node_modules/.bin/buf is missing and npm is not on PATH"
   log "node_modules/.bin/buf or protoc-gen-es missing: running npm install (as .ci/run does)"
   npm install --no-audit --no-fund >&2 || die "npm install failed; buf and protoc-gen-es come from package.json"
