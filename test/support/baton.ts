@@ -26,6 +26,7 @@ export interface TestBatonOptions {
   databaseUrl?: string;
   natsUrl?: string;
   sweepIntervalMs?: number;
+  workerHeartbeatIntervalMs?: number;
 }
 
 export async function startTestBaton(backend: Backend, opts: TestBatonOptions = {}): Promise<TestBaton> {
@@ -39,6 +40,8 @@ export async function startTestBaton(backend: Backend, opts: TestBatonOptions = 
     dataDir,
     log: pino({ level: process.env.BATON_TEST_LOG ?? "silent" }),
     sweepIntervalMs: opts.sweepIntervalMs ?? 200,
+    workerHeartbeatIntervalMs: opts.workerHeartbeatIntervalMs,
+    dispatchTickMs: 250,
     shutdownGraceMs: 1_000,
   });
   const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });

@@ -45,13 +45,14 @@ export interface EventFilter {
 /** EventListAfter: sequenced events after a cursor, in cursor order. */
 export async function eventListAfter(sql: Queryable, f: EventFilter, after: bigint, limit: number): Promise<EventRow[]> {
   return sql<EventRow[]>`
-    SELECT cursor::text AS cursor, type, snapshot, created_at FROM baton_task_events
-    WHERE cursor > ${after.toString()}::bigint
+    SELECT e.cursor::text AS cursor, e.type, e.snapshot, e.created_at FROM baton_task_events e
+    WHERE e.cursor > ${after.toString()}::bigint
       AND namespace = ${f.namespace}
       AND (${f.queue} = '' OR queue = ${f.queue})
       AND (${f.taskType} = '' OR task_type = ${f.taskType})
       AND (${f.taskId}::uuid IS NULL OR task_id = ${f.taskId}::uuid)
-    ORDER BY cursor
+    -- e.cursor, not the text alias: cursors must sort as numbers.
+    ORDER BY e.cursor
     LIMIT ${limit}`;
 }
 
