@@ -167,6 +167,7 @@ describe.each(backends)("TS SDK worker transports and reconnects on %s", (backen
         for await (const e of client.watchTasks({ taskId: task.id, afterCursor: 0n }, { signal: watch.signal })) {
           if (e.task?.state === TaskState.PENDING && e.task.attempt === 1) return e;
         }
+        throw new Error("watch ended before the lease expired");
       })();
       await within(firstRunning.promise, 10_000, "handler start");
 

@@ -42,9 +42,11 @@ describe("BatonError", () => {
   });
 
   it("decodes a detail as it arrives off the wire (type name + bytes)", () => {
-    const wire = new ConnectError("stale", Code.FailedPrecondition, undefined, [
-      { type: "baton.v1.ErrorDetail", value: toBinary(ErrorDetailSchema, create(ErrorDetailSchema, { reason: "LEASE_STALE", contract: { recovery: { retryable: false } } })) },
-    ]);
+    const wire = new ConnectError("stale", Code.FailedPrecondition);
+    wire.details.push({
+      type: "baton.v1.ErrorDetail",
+      value: toBinary(ErrorDetailSchema, create(ErrorDetailSchema, { reason: "LEASE_STALE", contract: { recovery: { retryable: false } } })),
+    });
     const e = BatonError.from(wire);
     expect(e.reason).toBe("LEASE_STALE");
     expect(e.retryable).toBe(false);

@@ -17,7 +17,11 @@ export interface TaskContext {
   extendLease(ms: number): Promise<Date>;
 }
 
-export type Handler = (task: Task, ctx: TaskContext) => unknown;
+/**
+ * Returns the task's result: a JSON-serialisable object (JSON round trip
+ * applies, so Dates become strings); nothing means `{}`. Throws to fail.
+ */
+export type Handler = (task: Task, ctx: TaskContext) => Promise<object | void> | object | void;
 
 /**
  * One attempt held by this worker, from Assign until its single outcome is

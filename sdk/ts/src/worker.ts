@@ -137,7 +137,7 @@ export class Worker {
   }
 
   /** Registers the handler of a task type. Types are announced in Hello, so register before `run()`. */
-  handle(type: string, handler: (task: Task, ctx: TaskContext) => Promise<JsonObject | void> | JsonObject | void): this {
+  handle(type: string, handler: Handler): this {
     if (this.#runPromise) throw new Error("register handlers before run(): Hello announces the task types");
     this.#handlers.set(type, handler);
     return this;
