@@ -48,6 +48,9 @@ function check(v: Violations, method: Method): void {
 
 function createInput(req: CreateTaskRequest, v: Violations, prefix = ""): CreateInput {
   const spec = taskSpecFromRequest(req, v, prefix);
+  // toJson throws on values validation refuses (a timestamp past 9999, a malformed
+  // duration), so only a valid request is hashed; an invalid one is never stored (S1).
+  if (!v.empty) return { spec, requestHash: "" };
   const body = toJson(CreateTaskRequestSchema, { ...req, namespace: spec.namespace });
   return { spec, requestHash: requestHash(body) };
 }
