@@ -103,6 +103,12 @@ export class Violations {
       this.add(field, `must be nested at most ${maxDepth} levels deep`);
       return {};
     }
+    // A binary Struct can carry NaN and ±Infinity, which JSON (and so storage and
+    // every JSON client) cannot: refuse them rather than store a silent null.
+    if (hasNonFiniteNumber(value)) {
+      this.add(field, "must hold only finite numbers: JSON has no NaN or Infinity");
+      return {};
+    }
     const bytes = Buffer.byteLength(JSON.stringify(value));
     if (bytes > maxBytes) this.add(field, `must be at most ${maxBytes} bytes as JSON; got ${bytes}`);
     return value;
@@ -128,6 +134,13 @@ function depthOf(value: JsonValue, depth: number, limit: number): number {
     for (const item of Object.values(value)) deepest = Math.max(deepest, depthOf(item, depth + 1, limit));
   }
   return deepest;
+}
+
+function hasNonFiniteNumber(value: JsonValue): boolean {
+  if (typeof value === "number") return !Number.isFinite(value);
+  if (Array.isArray(value)) return value.some(hasNonFiniteNumber);
+  if (value !== null && typeof value === "object") return Object.values(value).some(hasNonFiniteNumber);
+  return false;
 }
 
 function truncate(s: string): string {
