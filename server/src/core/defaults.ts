@@ -25,7 +25,11 @@ export const limits = {
   labelKeyMaxChars: 63,
   labelValueMaxChars: 256,
   jsonMaxBytes: 1024 * 1024,
-  jsonMaxDepth: 64,
+  // A payload must stay decodable wherever it is sent back: protobuf decoders stop at
+  // 100 nested messages (protobuf-es, Python), each JSON level costs two (Struct and
+  // Value), and a response wraps the payload in up to 4 more (e.g. WatchTasksResponse,
+  // TaskEvent, Task). 32 levels keeps every response under 70.
+  jsonMaxDepth: 32,
   priorityAbs: 1000,
   maxAttempts: 1000,
   initialBackoffMaxMs: 60 * 60_000,
