@@ -384,8 +384,11 @@ func (w *Worker) drain() {
 	w.mu.Lock()
 	w.finishLocked()
 	s := w.sess
-	if s != nil {
+	welcomed := s != nil && s.welcome != nil
+	if welcomed {
 		s.closeSend()
+	} else if s != nil {
+		s.cancel() // still waiting for Welcome: nothing to close gracefully
 	}
 	w.mu.Unlock()
 	if s != nil {
