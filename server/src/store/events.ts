@@ -21,12 +21,18 @@ export interface EventRow {
 export async function eventSequence(sql: postgres.Sql, batch = 5000): Promise<bigint | undefined> {
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK})`;
+    // nextval() runs in the numbered CTE, after its sort (a volatile target list is
+    // evaluated after ORDER BY), so cursors follow id order. Calling it in the
+    // UPDATE instead numbers rows in join order, which for a hash join is heap order:
+    // two events committed one after the other could get their cursors swapped.
     const rows = await tx<{ max: string | null }[]>`
       WITH waiting AS (
         SELECT id FROM baton_task_events WHERE cursor IS NULL ORDER BY id LIMIT ${batch}
+      ), numbered AS (
+        SELECT id, nextval('baton_task_event_cursor') AS cursor FROM waiting ORDER BY id
       ), stamped AS (
-        UPDATE baton_task_events e SET cursor = nextval('baton_task_event_cursor')
-        FROM waiting WHERE e.id = waiting.id
+        UPDATE baton_task_events e SET cursor = numbered.cursor
+        FROM numbered WHERE e.id = numbered.id
         RETURNING e.cursor
       )
       SELECT max(cursor)::text AS max FROM stamped`;
