@@ -63,6 +63,20 @@ describe.each(backends)("TS SDK client on %s", (backend) => {
     expect(pending).toEqual([]);
   });
 
+  it.each(["connect", "grpc", "grpc-web"] as const)("speaks %s", async (protocol) => {
+    for (const httpVersion of protocol === "grpc" ? (["2"] as const) : (["1.1", "2"] as const)) {
+      const c = new Client({ baseUrl: baton.server.url, transport: protocol, httpVersion });
+      try {
+        const { task } = await c.createTask({ queue: "sdk-protocols", type: `${protocol}-${httpVersion}` });
+        expect((await c.getTask(task.id)).type).toBe(`${protocol}-${httpVersion}`);
+        const missing = await c.getTask("01930000-0000-7000-8000-000000000000").catch((e: unknown) => e);
+        expect(missing).toMatchObject({ reason: "TASK_NOT_FOUND", code: Code.NotFound });
+      } finally {
+        c.close();
+      }
+    }
+  });
+
   it("throws BatonError with field violations", async () => {
     const err = await client.createTask({ queue: "", type: "x", maxAttempts: -1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BatonError);
