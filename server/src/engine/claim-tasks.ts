@@ -29,6 +29,7 @@ export async function claimTasks(engine: Engine, params: ClaimParams, waitMs: nu
       const rows = await taskClaim(engine.sql, params);
       if (rows.length > 0) {
         announce(engine);
+        engine.metrics?.claimed(rows);
         return rows;
       }
       const remaining = deadline - Date.now();

@@ -47,6 +47,7 @@ export async function createTasks(engine: Engine, inputs: CreateInput[]): Promis
     });
   });
   if (outcomes.some((o) => o.created)) announce(engine, outcomes.filter((o) => o.created).map((o) => o.row));
+  engine.metrics?.created(outcomes.filter((o) => o.created).map((o) => o.row));
   return outcomes;
 }
 

@@ -186,6 +186,7 @@ export class Dispatcher {
           session.claiming -= want;
         }
         if (rows.length > 0) claimedAny = true;
+        if (rows.length > 0) this.engine.metrics?.claimed(rows);
         for (const row of rows) {
           // A session that closed meanwhile keeps nothing: the lease expires and the task retries (L3).
           if (session.closed) continue;

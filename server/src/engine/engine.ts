@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type postgres from "postgres";
 import type { Bus } from "../bus/bus.js";
 import { queueReadySubject } from "../bus/subjects.js";
+import type { TaskMetrics } from "./task-metrics.js";
 
 /** What every engine operation needs: the database, the bus, a logger. */
 export interface Engine {
@@ -10,6 +11,8 @@ export interface Engine {
   log: Logger;
   /** Called after a commit that wrote outbox events: the local sequencer stamps them soon. */
   eventsWritten(): void;
+  /** Counts claims, results, expiries, retries and dead letters; unset in tools and tests that don't scrape. */
+  metrics?: TaskMetrics;
 }
 
 /**

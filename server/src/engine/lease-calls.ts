@@ -27,6 +27,7 @@ export async function complete(engine: Engine, taskId: string, leaseId: string, 
   const row = await taskComplete(engine.sql, taskId, leaseId, result);
   if (row) {
     announce(engine);
+    engine.metrics?.attemptEnded(row, "completed", row.attempt_started_at);
     return row;
   }
   const attempt = await attemptGetByLease(engine.sql, taskId, leaseId);
@@ -64,10 +65,11 @@ export async function fail(engine: Engine, taskId: string, leaseId: string, erro
       nowMs: row.db_now.getTime(),
     });
     const ended = await endAttempt(tx, row, decision, decision.state === "cancelled" ? "cancelled" : "failed", error);
-    return { row: ended, changed: true };
+    return { row: ended, changed: true, startedAt: row.lease_started_at };
   });
   if ("rejected" in outcome) throw await rejection(engine.sql, taskId);
   if (outcome.changed) announce(engine, outcome.row.state === "pending" ? [outcome.row] : []);
+  if (outcome.changed) engine.metrics?.attemptEnded(outcome.row, outcome.row.state === "cancelled" ? "cancelled" : "failed", outcome.startedAt ?? null);
   return outcome.row;
 }
 

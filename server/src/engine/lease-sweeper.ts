@@ -19,6 +19,8 @@ const STALE_WORKER_ROW_MS = 60_000;
  */
 export async function sweepOnce(engine: Engine, now: Date | null = null): Promise<TaskRow[]> {
   const lost: { taskId: string; leaseId: string }[] = [];
+  const ended: { row: TaskRow; outcome: "timed_out" | "lease_expired"; startedAt: Date | string | null }[] = [];
+  let unstarted: TaskRow[] = [];
   const changed = await engine.sql.begin(async (tx) => {
     const out: TaskRow[] = [];
     for (const row of await taskLockExpiredLeases(tx, now, BATCH)) {
@@ -42,11 +44,16 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
         nowMs,
       });
       lost.push({ taskId: row.id, leaseId: row.lease_id as string });
-      out.push(await endAttempt(tx, row, decision, outcome, error));
+      const after = await endAttempt(tx, row, decision, outcome, error);
+      ended.push({ row: after, outcome, startedAt: row.lease_started_at });
+      out.push(after);
     }
-    out.push(...(await taskDeadLetterUnstarted(tx, now, BATCH)));
+    unstarted = await taskDeadLetterUnstarted(tx, now, BATCH);
+    out.push(...unstarted);
     return out;
   });
+  for (const e of ended) engine.metrics?.attemptEnded(e.row, e.outcome, e.startedAt);
+  if (unstarted.length > 0) engine.metrics?.deadLetteredUnstarted(unstarted);
   // A zombie still running a task must learn it lost the lease (B2).
   for (const l of lost) publishLeaseSignal(engine.bus, { ...l, reason: "lease expired", leaseLost: true });
   if (changed.length > 0) announce(engine, changed.filter((r) => r.state === "pending"));

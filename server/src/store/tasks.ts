@@ -177,9 +177,17 @@ export async function taskHeartbeat(
   return rows[0];
 }
 
-/** TaskComplete: completes the attempt of a live lease (L1); nothing when the lease is not current. */
-export async function taskComplete(sql: Queryable, id: string, leaseId: string, result: object): Promise<TaskRow | undefined> {
-  const rows = await sql<TaskRow[]>`
+/**
+ * TaskComplete: completes the attempt of a live lease (L1); nothing when the lease
+ * is not current. `attempt_started_at` is when the completed attempt began (metrics).
+ */
+export async function taskComplete(
+  sql: Queryable,
+  id: string,
+  leaseId: string,
+  result: object,
+): Promise<(TaskRow & { attempt_started_at: Date }) | undefined> {
+  const rows = await sql<(TaskRow & { attempt_started_at: Date })[]>`
     WITH done AS (
       UPDATE baton_tasks SET
         state = 'completed', result = ${sql.json(result as never)},
@@ -195,7 +203,8 @@ export async function taskComplete(sql: Queryable, id: string, leaseId: string, 
       INSERT INTO baton_task_events (namespace, task_id, queue, task_type, type, snapshot, created_at)
       SELECT namespace, id, queue, type, 'completed', to_jsonb(done), now() FROM done
     )
-    SELECT * FROM done`;
+    SELECT done.*, a.started_at AS attempt_started_at FROM done
+    JOIN baton_task_attempts a ON a.task_id = done.id AND a.attempt = done.attempt`;
   return rows[0];
 }
 
