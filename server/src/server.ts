@@ -16,6 +16,9 @@ import { startEventSequencer } from "./engine/event-sequencer.js";
 import { startLeaseSweeper } from "./engine/lease-sweeper.js";
 import { createWatchHub } from "./engine/watch-hub.js";
 import { listenOnePort } from "./http/one-port.js";
+import { createMetrics } from "./http/metrics.js"; // issue 7: surfaces
+import { withRequestContext } from "./http/request-log.js"; // issue 7: surfaces
+import { createSurfaces } from "./http/surfaces.js"; // issue 7: surfaces
 import { openDatabase } from "./store/database.js";
 import { migrate } from "./store/migrate.js";
 
@@ -51,13 +54,14 @@ export interface BatonServer {
 
 /** Wires storage, bus, background services and the RPC surface, and listens on one port. */
 export async function startServer(opts: ServerOptions): Promise<BatonServer> {
-  const log = opts.log;
+  const log = withRequestContext(opts.log); // issue 7: RPC request ids on every log line
   const db = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir });
   const applied = await migrate(db.sql);
   if (applied.length > 0) log.info({ applied }, "applied migrations");
   const bus: Bus = opts.natsUrl ? await createNatsBus(opts.natsUrl, log) : createMemoryBus();
   const sequencer = startEventSequencer({ sql: db.sql, bus, log }, 1_000);
-  const engine: Engine = { sql: db.sql, bus, log, eventsWritten: sequencer.poke };
+  const metrics = createMetrics(); // issue 7: /metrics
+  const engine: Engine = { sql: db.sql, bus, log, eventsWritten: sequencer.poke, metrics };
   const hub = createWatchHub(bus);
   const sweeper = startLeaseSweeper(engine, opts.sweepIntervalMs ?? 1_000);
   const replicaId = `replica-${randomBytes(4).toString("hex")}`;
@@ -65,12 +69,23 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const dispatcher = new Dispatcher(engine, { replicaId, heartbeatIntervalMs, tickMs: opts.dispatchTickMs ?? 1_000 });
   const sessionSettings = { replicaId, serverVersion: SERVER_VERSION, heartbeatIntervalMs, cancelGraceMs: 10_000 };
 
+  // issue 7: reflection, health, agent.json, /v1/tool, /v1/schema, MCP, /metrics, probes (server/src/http/surfaces.ts)
+  const surfaces = createSurfaces({
+    sql: db.sql,
+    databaseKind: db.kind,
+    log,
+    metrics,
+    workersConnected: () => dispatcher.sessionCount,
+    taskService: createTaskService(engine, hub, dispatcher),
+  });
   const handler = connectNodeAdapter({
-    interceptors: [createErrorInterceptor(log)],
+    interceptors: [...surfaces.interceptors, createErrorInterceptor(log)],
     routes: (router) => {
       router.service(TaskService, createTaskService(engine, hub, dispatcher));
       router.service(WorkerService, createWorkerService(engine, dispatcher, sessionSettings));
+      surfaces.routes(router); // issue 7
     },
+    fallback: surfaces.fallback, // issue 7
   });
   const http = await listenOnePort(handler, opts.port, opts.host);
   log.info({ port: http.port, database: db.kind, bus: opts.natsUrl ? "nats" : "memory", replicaId }, "baton listening");
