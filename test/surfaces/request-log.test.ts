@@ -1,0 +1,71 @@
+// Structured logs of RPCs: a request id (the caller's x-request-id, or a fresh
+// one) echoed in the response and on every line of the call, plus task ids.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type BatonServer } from "../../server/src/server.js";
+import { freshDatabaseUrl } from "../support/databases.js";
+
+interface Line {
+  msg: string;
+  requestId?: string;
+  procedure?: string;
+  code?: string;
+  taskId?: string;
+  taskIds?: string[];
+  durationMs?: number;
+}
+
+describe("request ids in RPC logs", () => {
+  let server: BatonServer;
+  let dataDir: string;
+  const lines: Line[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "baton-test-"));
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const text of chunk.toString().split("\n")) if (text) lines.push(JSON.parse(text) as Line);
+        done();
+      },
+    });
+    server = await startServer({ port: 0, host: "127.0.0.1", databaseUrl: await freshDatabaseUrl(), dataDir, log: pino({ level: "info" }, sink), shutdownGraceMs: 1_000 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const post = (method: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}/baton.v1.TaskService/${method}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const logged = (requestId: string) => lines.filter((l) => l.requestId === requestId);
+
+  it("keeps the caller's x-request-id, echoes it and logs the task id", async () => {
+    const res = await post("CreateTask", { queue: "logs", type: "t" }, { "x-request-id": "req-create-1" });
+    expect(res.headers.get("x-request-id")).toBe("req-create-1");
+    const { task } = (await res.json()) as { task: { id: string } };
+    const line = logged("req-create-1").find((l) => l.msg === "rpc");
+    expect(line).toMatchObject({ procedure: "baton.v1.TaskService/CreateTask", code: "ok", taskId: task.id });
+    expect(typeof line!.durationMs).toBe("number");
+
+    const claim = await post("ClaimTasks", { queue: "logs", workerId: "w" }, { "x-request-id": "req-claim-1" });
+    expect(claim.status).toBe(200);
+    expect(logged("req-claim-1").find((l) => l.msg === "rpc")).toMatchObject({ taskId: task.id });
+  });
+
+  it("makes up an id when there is none (or a bad one), and logs failures with their code", async () => {
+    const res = await post("GetTask", { id: "01a20d06-6884-7565-a033-ba82524a714d" }, { "x-request-id": "bad id with spaces" });
+    expect(res.status).toBe(404);
+    const id = res.headers.get("x-request-id")!;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(logged(id).find((l) => l.msg === "rpc failed")).toMatchObject({ code: "not_found", taskId: "01a20d06-6884-7565-a033-ba82524a714d" });
+  });
+
+  it("tags the plain HTTP routes too", async () => {
+    const res = await fetch(`${server.url}/healthz`, { headers: { "x-request-id": "probe-1" } });
+    expect(res.headers.get("x-request-id")).toBe("probe-1");
+  });
+});
