@@ -66,6 +66,28 @@ describe.each(backends)("TS SDK worker transports and reconnects on %s", (backen
     expect((await failed).taskState).toBe(TaskState.CANCELLED);
   });
 
+  it("Listen fallback: stop() drains, the running task still completes", async () => {
+    const running = deferred();
+    const finish = deferred();
+    const worker = newWorker({ queues: ["sdk-listen-stop"], transport: "listen" });
+    worker.handle("job", async () => {
+      running.resolve();
+      await finish.promise;
+      return { drained: true };
+    });
+    await started(worker);
+    const { task } = await client.createTask({ queue: "sdk-listen-stop", type: "job" });
+    await within(running.promise, 10_000, "handler start");
+    const done = worker.once("completed", (e) => e.task.id === task.id, 10_000);
+    const stopping = worker.stop({ graceMs: 10_000 });
+    finish.resolve();
+    expect((await done).result).toEqual({ drained: true });
+    await within(stopping, 10_000, "stop");
+    // Drained: a task created now waits for another worker.
+    const { task: later } = await client.createTask({ queue: "sdk-listen-stop", type: "job" });
+    expect((await client.getTask(later.id)).state).toBe(TaskState.PENDING);
+  });
+
   it("keeps running a task across a dropped connection, resumes its lease and delivers the result", async () => {
     const proxy = await tcpProxy(baton.server.url);
     try {

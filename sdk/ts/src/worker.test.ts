@@ -230,6 +230,25 @@ describe("Worker over a scripted server", () => {
     expect((await second.next("result")).taskId).toBe(fresh.id);
   });
 
+  it("answers a completion refused as CANCEL_REQUESTED with the cancellation failure (X2)", async () => {
+    const server = new FakeServer();
+    const worker = newWorker(server);
+    worker.handle("t", async () => ({ done: true }));
+    const stream = await connect(worker, server);
+    const task = leasedTask("t");
+    stream.assign(task);
+    expect((await stream.next("result")).outcome.case).toBe("completed");
+    stream.send({
+      case: "ack",
+      value: { taskId: task.id, leaseId: task.lease!.leaseId, accepted: false, error: { reason: "CANCEL_REQUESTED", message: "cancelled while running" } },
+    });
+    const failure = await stream.next("result");
+    expect(failure).toMatchObject({ taskId: task.id, leaseId: task.lease!.leaseId, outcome: { case: "failed", value: { error: { type: "cancelled" } } } });
+    const failed = worker.once("failed", undefined, 5_000);
+    stream.send({ case: "ack", value: { taskId: task.id, leaseId: task.lease!.leaseId, accepted: true, taskState: TaskState.CANCELLED } });
+    expect((await failed).taskState).toBe(TaskState.CANCELLED);
+  });
+
   it("stops handlers whose leases Welcome reports lost (N2)", async () => {
     const server = new FakeServer();
     const worker = newWorker(server, { reconnect: { floorMs: 100, capMs: 100 } });

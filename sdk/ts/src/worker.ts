@@ -465,6 +465,12 @@ export class Worker {
     if (!ack.accepted) {
       this.#log.warn({ taskId: task.id, reason: ack.error?.reason, message: ack.error?.message }, "result refused by the server");
       this.#events.emit("rejected", { task, error: ack.error });
+      // The handler finished just as the task was cancelled: the server now waits for
+      // the cancellation failure (X2) instead, a different Result, so R4 allows it.
+      if (ack.error?.reason === "CANCEL_REQUESTED" && result.outcome.case === "completed") {
+        this.#outbox.put(failureResult(task.id, result.leaseId, { type: "cancelled", message: ack.error.message || "cancelled" }), task);
+        this.#session?.flush();
+      }
     } else if (result.outcome.case === "completed") {
       this.#events.emit("completed", { task, result: result.outcome.value, taskState: ack.taskState });
     } else if (result.outcome.case === "failed" && result.outcome.value.error) {
