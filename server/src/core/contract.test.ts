@@ -6,7 +6,7 @@ import { listContract, taskAction, taskContract, type Audience } from "./contrac
 
 const expire = timestampFromMs(1_700_000_030_000);
 
-function task(state: TaskState, extra: Partial<Task> = {}): Task {
+function task(state: TaskState, extra: { cancelRequested?: boolean } = {}): Task {
   return create(TaskSchema, {
     id: "0193b4c2-1f00-7000-8000-000000000001",
     queue: "q",
