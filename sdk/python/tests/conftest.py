@@ -94,6 +94,16 @@ def _readline_within(stream: Any, timeout: float) -> str:
     return out[0] if out else ""
 
 
+def _terminate_with_parent() -> None:
+    """Linux: SIGTERM the server (tsx passes it on to node) if pytest dies without
+    cleaning up. Only reliable when started from the main thread."""
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -133,6 +143,7 @@ class BatonServer:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=_terminate_with_parent,
         )
         threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
         deadline = time.monotonic() + timeout

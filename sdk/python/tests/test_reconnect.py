@@ -66,7 +66,7 @@ async def test_server_killed_mid_task_completes_exactly_once(own_server: BatonSe
         release.set()
         reconnected = worker.once(WorkerConnected, timeout=30)
         completed = worker.once(TaskCompleted, lambda e: e.task.id == task_id, timeout=30)
-        await asyncio.to_thread(own_server.start)
+        own_server.start()  # blocks the loop ~1s; the worker just retries later
         welcome = await reconnected
         # N2: the lease of the unacknowledged result was kept for the resend.
         assert [(r.task_id, r.lease_id) for r in welcome.resumed] == [(task_id, lease_id)]
@@ -106,7 +106,7 @@ async def test_server_killed_handler_keeps_running_and_lease_resumes(own_server:
         await asyncio.to_thread(own_server.kill, signal.SIGKILL)
         await disconnected
         reconnected = worker.once(WorkerConnected, timeout=30)
-        await asyncio.to_thread(own_server.start)
+        own_server.start()  # blocks the loop ~1s; the worker just retries later
         welcome = await reconnected
         assert [r.task_id for r in welcome.resumed] == [created.task.id]
         release.set()
@@ -130,7 +130,7 @@ async def test_go_away_on_shutdown_then_reconnect(own_server: BatonServer, queue
         disconnected = await ended
         assert disconnected.go_away is not None
         reconnected = worker.once(WorkerConnected, timeout=30)
-        await asyncio.to_thread(own_server.start)
+        own_server.start()  # blocks the loop ~1s; the worker just retries later
         second = await reconnected
         assert second.session_id != first.session_id
         created = await client.create_task(queue, "after")

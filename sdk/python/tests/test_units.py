@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,11 +14,14 @@ from baton import (
     Backoff,
     BackoffOptions,
     BatonError,
+    Client,
     Code,
     NonRetryableError,
     RetryableError,
     from_struct,
     to_struct,
+    Worker,
+    WorkerDisconnected,
 )
 from baton._json import duration_seconds, to_duration, to_json_object
 from baton._outbox import Outbox
@@ -128,3 +132,67 @@ def test_outbox_keeps_results_until_acked() -> None:
     entry = box.take("t1", "l1")
     assert entry is not None and entry.result == first
     assert len(box) == 0 and sent == ["t1", "t1"]
+
+
+class _SilentServer:
+    """Accepts TCP connections and never answers: a hung server."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> str:
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            self._writers.append(writer)
+
+        self._server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        for w in self._writers:
+            w.close()
+        self._server.close()
+        await self._server.wait_closed()
+
+
+async def test_cancelling_a_call_raises_cancellation_not_connect_error() -> None:
+    """connectrpc turns cancellation into ConnectError(CANCELED); the SDK must not let
+    that break asyncio.timeout."""
+    async with _SilentServer() as address, Client(address) as client:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await client.get_task("00000000-0000-0000-0000-000000000000")
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                async for _ in client.watch_tasks(queue="q"):
+                    pass
+
+
+async def test_worker_without_welcome_backs_off_and_retries() -> None:
+    async with _SilentServer() as address:
+        worker = Worker(
+            address,
+            queues=["q"],
+            worker_id="w",
+            handle_signals=False,
+            welcome_timeout=0.2,
+            reconnect=BackoffOptions(floor=0.1, cap=0.3),
+        )
+        worker.handle("t", lambda task, ctx: asyncio.sleep(0))
+        ends: list[WorkerDisconnected] = []
+        three = asyncio.Event()
+
+        def on_end(e: WorkerDisconnected) -> None:
+            ends.append(e)
+            if len(ends) == 3:
+                three.set()
+
+        worker.on(WorkerDisconnected, on_end)
+        async with worker:
+            await asyncio.wait_for(three.wait(), 10)
+        for e in ends[:3]:
+            assert e.error is not None and e.error.reason == "PROTOCOL_ERROR", e.error
+            assert e.reconnect_in is not None and 0.1 <= e.reconnect_in <= 0.3
+        assert not worker.connected

@@ -132,23 +132,23 @@ class Session:
         error: BatonError | None = None
         try:
             try:
-                await asyncio.shield(self._reader)
+                # wait() never raises the reader's outcome; only run()'s own cancellation.
+                await asyncio.wait({self._reader})
             except asyncio.CancelledError:
                 # run() itself was cancelled: take the stream down with it.
                 self._reader.cancel()
                 with contextlib.suppress(BaseException):
                     await self._reader
                 raise
-            except Exception as err:  # noqa: BLE001 - classified below
-                if self._welcome_timed_out:
-                    error = _protocol_error(f"no Welcome within {welcome_timeout}s")
-                elif self._aborted:
-                    error = _not_connected("the session was aborted")
-                else:
-                    error = BatonError.from_exception(err)
-            else:
-                if self._welcome_timed_out:
-                    error = _protocol_error(f"no Welcome within {welcome_timeout}s")
+            failure = None if self._reader.cancelled() else self._reader.exception()
+            if self._welcome_timed_out:
+                error = _protocol_error(f"no Welcome within {welcome_timeout}s")
+            elif self._aborted:
+                error = _not_connected("the session was aborted")
+            elif self._reader.cancelled():
+                error = _not_connected("the session's reader was cancelled")
+            elif failure is not None:
+                error = BatonError.from_exception(failure)
         finally:
             timer.cancel()
             self._end()
