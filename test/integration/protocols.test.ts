@@ -151,4 +151,27 @@ describe.each(backends)("wire protocols on %s", (backend) => {
     const { body } = await postGarbled();
     expect((body.details ?? []).map((d) => d.type)).toEqual(["baton.v1.ErrorDetail"]);
   });
+
+  it("shuts down without waiting out the grace period for idle connections, letting in-flight calls finish", async () => {
+    // A server of its own: closing it must not disturb the others' tests.
+    const other = await startTestBaton(backend);
+    let closed = false;
+    try {
+      const grpc = createClient(TaskService, createGrpcTransport({ baseUrl: other.server.url }));
+      await grpc.createTask({ queue: "proto-close", type: "t" }); // leaves an idle HTTP/2 session
+      await other.tasks.getTask({ id: (await other.tasks.createTask({ queue: "proto-close", type: "t" })).task!.id }); // an idle keep-alive socket
+      const inFlight = other.tasks.claimTasks({ queue: "proto-close-empty", workerId: "w", wait: { nanos: 300_000_000 } });
+      await new Promise((r) => setTimeout(r, 50)); // let the long-poll reach the server
+      const started = Date.now();
+      await other.close();
+      closed = true;
+      const took = Date.now() - started;
+      // The in-flight call got its answer rather than a cut connection...
+      expect((await inFlight).tasks).toEqual([]);
+      // ...and close did not sit out the 1s grace period on the idle connections.
+      expect(took).toBeLessThan(900);
+    } finally {
+      if (!closed) await other.close();
+    }
+  });
 });

@@ -24,7 +24,23 @@ export async function listenOnePort(handler: Handler, port: number, host: string
   h1.keepAliveTimeout = 65_000;
   const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sockets = new Set<net.Socket>();
+  const h2Sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
+  // HTTP/1.1 requests in flight per socket. http1 never listens itself, so its own
+  // connection tracking (closeIdleConnections) is never set up: idle keep-alive
+  // connections would hold close() open for the whole grace period.
+  const h1InFlight = new Map<net.Socket, number>();
+  let closing = false;
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    h1InFlight.set(socket, (h1InFlight.get(socket) ?? 0) + 1);
+    res.once("close", () => {
+      const left = (h1InFlight.get(socket) ?? 1) - 1;
+      if (left > 0) return void h1InFlight.set(socket, left);
+      h1InFlight.delete(socket);
+      if (closing) socket.end(); // its last request is done: close instead of keeping it alive
+    });
+  });
   h2.on("session", (s) => {
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
@@ -32,7 +48,10 @@ export async function listenOnePort(handler: Handler, port: number, host: string
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    socket.on("close", () => {
+      sockets.delete(socket);
+      h2Sockets.delete(socket);
+    });
     socket.on("error", () => socket.destroy());
     socket.once("data", (first: Buffer) => {
       socket.pause();
@@ -41,6 +60,7 @@ export async function listenOnePort(handler: Handler, port: number, host: string
       if (first.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
         // http2 takes over the paused socket and reads the unshifted bytes itself;
         // resuming would flow them out to no listener and break the session.
+        h2Sockets.add(socket);
         h2.emit("connection", socket);
       } else {
         // http1 listens for 'data': it needs the socket flowing again.
@@ -60,8 +80,10 @@ export async function listenOnePort(handler: Handler, port: number, host: string
     port: address.port,
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      closing = true;
       for (const s of sessions) s.close(); // GOAWAY: no new streams, running ones finish
-      h1.closeIdleConnections();
+      // Idle HTTP/1.1 connections (and ones that never sent a byte) go now; busy ones after their request.
+      for (const s of sockets) if (!h2Sockets.has(s) && !h1InFlight.has(s)) s.destroy();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
       }, graceMs);
