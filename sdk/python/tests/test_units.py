@@ -196,3 +196,17 @@ async def test_worker_without_welcome_backs_off_and_retries() -> None:
             assert e.error is not None and e.error.reason == "PROTOCOL_ERROR", e.error
             assert e.reconnect_in is not None and 0.1 <= e.reconnect_in <= 0.3
         assert not worker.connected
+
+
+async def test_refused_session_ends_promptly_under_async_with() -> None:
+    """A server that refuses the stream (here: nothing listens) is retried; a worker
+    whose run() ended for good does not make stop() wait for a flush."""
+    from conftest import free_port
+
+    worker = Worker(f"http://127.0.0.1:{free_port()}", queues=["q"], worker_id="w", handle_signals=False)
+    worker.handle("t", lambda task, ctx: asyncio.sleep(0))
+    lost = worker.once(WorkerDisconnected, timeout=10)
+    async with asyncio.timeout(5):
+        async with worker:
+            ended = await lost
+    assert ended.error is not None and ended.error.code == Code.UNAVAILABLE

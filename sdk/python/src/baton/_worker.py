@@ -357,7 +357,8 @@ class Worker:
         await asyncio.shield(self._stop_task)
 
     async def _stop(self, grace: float, flush_timeout: float) -> None:
-        if self._loop_task is None:
+        if self._loop_task is None or self._loop_task.done():
+            # Not started, or already ended (a refused session): nothing to drain.
             self._finished = True
             return
         assert self._idle is not None and self._cut_grace is not None and self._wake is not None
