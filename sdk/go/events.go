@@ -39,6 +39,7 @@ const (
 // WorkerEvent is something that happened to a [Worker], delivered to
 // WorkerOptions.OnEvent. Only the fields of its Kind are set.
 type WorkerEvent struct {
+	// Kind says what happened.
 	Kind WorkerEventKind
 	// Task is the task the event is about.
 	Task *Task

@@ -444,6 +444,11 @@ func (w *Worker) runSession() sessionEnd {
 	ctx, cancel := context.WithCancel(w.baseCtx)
 	defer cancel()
 	stream := w.rpc.Connect(ctx)
+	// net/http's HTTP/2 client notices a cancelled context only between reads of
+	// the request body, which blocks on the next Send: closing the request side
+	// lets a cancel end the stream at once. (Closing the pipe is safe while a Send runs.)
+	stopClose := context.AfterFunc(ctx, func() { _ = stream.CloseRequest() })
+	defer stopClose()
 	s := newSession(ctx, cancel, stream)
 	w.mu.Lock()
 	hello := w.helloLocked()
