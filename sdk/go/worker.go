@@ -89,6 +89,7 @@ const (
 	defaultHeartbeat      = 10 * time.Second
 	extendTimeout         = 30 * time.Second
 	closeTimeout          = 2 * time.Second
+	maxResumeLeases       = 1000
 	// heartbeatFraction: timers fire late and messages take time to arrive, so
 	// heartbeats go out at a fraction of the interval (B1).
 	heartbeatFraction = 0.8
@@ -549,6 +550,11 @@ func (w *Worker) resumeLeasesLocked() []*batonv1.LeaseRef {
 			seen[l.TaskId] = true
 			out = append(out, l)
 		}
+	}
+	// The server takes at most 1000 (more would refuse the Hello); the rest
+	// expire and retry (L3).
+	if len(out) > maxResumeLeases {
+		out = out[:maxResumeLeases]
 	}
 	return out
 }

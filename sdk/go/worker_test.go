@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	batonv1 "github.com/baton-run/baton/gen/go/baton/v1"
 	baton "github.com/baton-run/baton/sdk/go"
 )
 
@@ -250,11 +251,24 @@ func TestWorkerDrainsOnContextCancel(t *testing.T) {
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	// Run must wait for the running task…
+	// The server sees the session draining (G2)…
+	eventually(t, 10*time.Second, "ListWorkers to show the worker DRAINING", func() bool {
+		workers, err := c.ListWorkers(context.Background(), "", queue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, wi := range workers {
+			if wi.GetInstanceId() == w.InstanceID() && wi.GetHealth() == batonv1.WorkerHealth_WORKER_HEALTH_DRAINING {
+				return true
+			}
+		}
+		return false
+	})
+	// …while Run still waits for the running task…
 	select {
 	case err := <-stopped:
 		t.Fatalf("Run returned (%v) while a task was still running", err)
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
 	close(finish)
 	// …then return once its result is acknowledged.
