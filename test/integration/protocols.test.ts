@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../../gen/ts/baton/v1/contract_pb.js";
 import { TaskEventType, TaskState } from "../../gen/ts/baton/v1/task_pb.js";
 import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
+import { queueReadySubject } from "../../server/src/bus/subjects.js";
 import { backends, startTestBaton, type TestBaton } from "../support/baton.js";
 import { actionNames, expectBatonError, expectInvalid, watch } from "../support/protocol.js";
 
@@ -160,8 +161,17 @@ describe.each(backends)("wire protocols on %s", (backend) => {
       const grpc = createClient(TaskService, createGrpcTransport({ baseUrl: other.server.url }));
       await grpc.createTask({ queue: "proto-close", type: "t" }); // leaves an idle HTTP/2 session
       await other.tasks.getTask({ id: (await other.tasks.createTask({ queue: "proto-close", type: "t" })).task!.id }); // an idle keep-alive socket
+      // A long-poll claim subscribes to its queue's wake-ups on arrival: that tells us it is in flight.
+      const bus = other.server.engine.bus;
+      const subscribe = bus.subscribe.bind(bus);
+      const arrived = new Promise<void>((resolve) => {
+        bus.subscribe = (subject, onMessage) => {
+          if (subject === queueReadySubject("default", "proto-close-empty")) resolve();
+          return subscribe(subject, onMessage);
+        };
+      });
       const inFlight = other.tasks.claimTasks({ queue: "proto-close-empty", workerId: "w", wait: { nanos: 300_000_000 } });
-      await new Promise((r) => setTimeout(r, 50)); // let the long-poll reach the server
+      await arrived;
       const started = Date.now();
       await other.close();
       closed = true;
