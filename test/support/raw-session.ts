@@ -1,6 +1,6 @@
 // A worker session driven message by message: what an SDK does, without one,
 // so tests can break the protocol on purpose and see exactly what the server sends.
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ConnectRequestSchema, WorkerService, type ConnectRequest, type ConnectResponse } from "../../gen/ts/baton/v1/worker_service_pb.js";
@@ -9,7 +9,7 @@ import { Channel } from "../../server/src/lib/channel.js";
 export type ServerMessage = ConnectResponse["message"];
 
 export interface RawSession {
-  send(m: ConnectRequest["message"]): void;
+  send(m: MessageInitShape<typeof ConnectRequestSchema>["message"]): void;
   /** The next server message; rejects after `timeoutMs` or when the stream ends. */
   next(timeoutMs?: number): Promise<ServerMessage>;
   /** Skips messages until one of `kind` arrives. */

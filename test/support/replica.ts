@@ -34,10 +34,11 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       ...process.env,
       DATABASE_URL: opts.databaseUrl ?? "",
       NATS_URL: opts.natsUrl ?? "",
-      LOG_LEVEL: process.env.BATON_TEST_LOG ?? "info",
       ...opts.env,
+      // The "baton listening" line is how this helper learns the port: never filter it out.
+      LOG_LEVEL: "info",
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", process.env.BATON_TEST_LOG ? "inherit" : "ignore"],
   });
   const exited = new Promise<void>((res) => child.once("exit", () => res()));
   const port = await new Promise<number>((res, reject) => {

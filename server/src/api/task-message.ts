@@ -50,6 +50,7 @@ const eventTypeByName: Record<string, TaskEventType> = {
   cancelled: TaskEventType.CANCELLED,
   requeued: TaskEventType.REQUEUED,
   lease_expired: TaskEventType.LEASE_EXPIRED,
+  released: TaskEventType.RELEASED,
 };
 
 /** Rows from queries carry Date; snapshots from to_jsonb carry ISO strings. */

@@ -250,7 +250,7 @@ export function createTaskService(engine: Engine, hub: WatchHub, dispatcher?: Di
     },
 
     watchTasks(req, ctx) {
-      return watchTasks(engine, hub, req, ctx.signal);
+      return watchTasks(engine, hub, req, ctx.signal, ctx.responseHeader);
     },
   };
 }

@@ -23,11 +23,15 @@ const IDLE_RECHECK_MS = 1_000;
  * follows live ones. Reads always go to Postgres in cursor order, so a stream
  * has no gaps or duplicates whatever the bus delivers.
  */
+/** The response header that tells a client where a stream without after_cursor started. */
+export const WATCH_START_CURSOR_HEADER = "baton-watch-start-cursor";
+
 export async function* watchTasks(
   engine: Engine,
   hub: WatchHub,
   req: WatchTasksRequest,
   signal: AbortSignal,
+  responseHeader?: Headers,
 ): AsyncGenerator<WatchTasksResponse> {
   const v = new Violations();
   v.namespace("namespace", req.namespace, limits.namespaceMaxChars);
@@ -40,7 +44,9 @@ export async function* watchTasks(
   const filter = { namespace: req.namespace || DEFAULT_NAMESPACE, queue: req.queue, taskType: req.type, taskId: req.taskId || null };
   try {
     let cursor = req.afterCursor ?? (await eventMaxCursor(engine.sql));
-    while (!signal.aborted) {
+    // A client whose stream breaks before the first event resumes from here, not from "now".
+    responseHeader?.set(WATCH_START_CURSOR_HEADER, cursor.toString());
+    while (!signal.aborted && !hub.closed) {
       // Everything announced before this read is in it, matching the filter or not:
       // wait for an announcement beyond that, not beyond the last matching event.
       const announced = hub.latest();

@@ -41,8 +41,14 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
       if (!v.empty) throw invalidArgument(v.list, connectRetry());
 
       const out = new Channel<ConnectResponse>();
-      const session = await openSession(engine, dispatcher, settings, spec, "CONNECT", (m) =>
-        out.push(create(ConnectResponseSchema, { message: m })),
+      const session = await openSession(
+        engine,
+        dispatcher,
+        settings,
+        spec,
+        "CONNECT",
+        (m) => out.push(create(ConnectResponseSchema, { message: m })),
+        () => out.close(),
       );
       const handler = new SessionHandler(engine, dispatcher, session);
       let failure: unknown;
@@ -96,18 +102,23 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
       const spec = sessionSpecFromHello(req.hello, v);
       if (!v.empty) throw invalidArgument(v.list, connectRetry());
       const out = new Channel<ListenResponse>();
-      const session = await openSession(engine, dispatcher, settings, spec, "LISTEN", (m) => {
-        // Acks answer stream results, which Listen has none of (F1).
-        if (m.case === "ack" || m.case === undefined) return false;
-        return out.push(create(ListenResponseSchema, { message: m }));
-      });
+      const session = await openSession(
+        engine,
+        dispatcher,
+        settings,
+        spec,
+        "LISTEN",
+        (m) => {
+          // Acks answer stream results, which Listen has none of (F1).
+          if (m.case === "ack" || m.case === undefined) return false;
+          return out.push(create(ListenResponseSchema, { message: m }));
+        },
+        () => out.close(),
+      );
       const onAbort = () => out.close();
       ctx.signal.addEventListener("abort", onAbort);
       try {
-        for await (const message of out) {
-          yield message;
-          if (message.message.case === "goAway") break;
-        }
+        for await (const message of out) yield message;
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);
         session.closed = true;

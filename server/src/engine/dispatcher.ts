@@ -4,10 +4,11 @@ import { AssignSchema, CancelSchema, GoAwaySchema } from "../../../gen/ts/baton/
 import { taskFromRow } from "../api/task-message.js";
 import { subscribeLeaseSignals, type LeaseSignal } from "../bus/lease-signals.js";
 import { queueReadySubject } from "../bus/subjects.js";
-import { taskClaim, taskLeasesCurrent } from "../store/tasks.js";
+import { taskClaim, taskLeasesCurrent, taskReleaseUnstarted } from "../store/tasks.js";
 import { workerTouchMany } from "../store/workers.js";
 import { announce, type Engine } from "./engine.js";
 import type { WorkerSession } from "./worker-session.js";
+import type { TaskRow } from "../store/task-row.js";
 
 /** Most tasks one claim statement takes for one session. */
 const CLAIM_BATCH_MAX = 100;
@@ -108,6 +109,7 @@ export class Dispatcher {
   release(session: WorkerSession, taskId: string): void {
     if (!session.held.delete(taskId)) return;
     if (this.byTask.get(taskId) === session) this.byTask.delete(taskId);
+    session.endIfIdle();
     this.poke(session);
   }
 
@@ -120,10 +122,7 @@ export class Dispatcher {
   /** Ends every session with a GoAway (G1): used on shutdown. */
   goAwayAll(reason: string, reconnectAfterMs: number): WorkerSession[] {
     const all = [...this.sessions];
-    for (const s of all) {
-      s.send({ case: "goAway", value: create(GoAwaySchema, { reason, reconnectAfter: durationFromMs(reconnectAfterMs) }) });
-      s.draining = true;
-    }
+    for (const s of all) s.goAway(create(GoAwaySchema, { reason, reconnectAfter: durationFromMs(reconnectAfterMs) }), false);
     return all;
   }
 
@@ -187,9 +186,12 @@ export class Dispatcher {
         }
         if (rows.length > 0) claimedAny = true;
         if (rows.length > 0) this.engine.metrics?.claimed(rows);
+        if (session.closed || session.draining) {
+          // Drained or gone while the claim ran (G2): hand the tasks back untouched.
+          await this.releaseUnstarted(rows);
+          continue;
+        }
         for (const row of rows) {
-          // A session that closed meanwhile keeps nothing: the lease expires and the task retries (L3).
-          if (session.closed) continue;
           session.held.set(row.id, row.lease_id as string);
           this.byTask.set(row.id, session);
           session.send({ case: "assign", value: create(AssignSchema, { task: taskFromRow(row) }) });
@@ -199,6 +201,18 @@ export class Dispatcher {
       }
       if (claimedAny) announce(this.engine);
     } while (entry.again);
+  }
+
+  private async releaseUnstarted(rows: TaskRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    try {
+      await taskReleaseUnstarted(this.engine.sql, rows.map((r) => ({ taskId: r.id, leaseId: r.lease_id as string })));
+      // The wake-up reaches other replicas' sessions and this one's pumps alike.
+      announce(this.engine, rows);
+    } catch (err) {
+      // The leases then expire and the tasks retry (L3): slower, never lost.
+      this.engine.log.warn({ err }, "could not release tasks claimed for a drained session");
+    }
   }
 
   /** Every tick: re-pump all queues, reconcile Listen sessions' slots, publish liveness. */
@@ -213,8 +227,7 @@ export class Dispatcher {
       for (const s of this.sessions) {
         if (s.transport === "CONNECT" && now - s.lastHeartbeatMs > dead) {
           // B3: a stream that stopped heartbeating is a zombie; its leases expire on their own.
-          s.send({ case: "goAway", value: create(GoAwaySchema, { reason: "no heartbeat for three intervals (B3)" }) });
-          s.draining = true;
+          s.goAway(create(GoAwaySchema, { reason: "no heartbeat for three intervals (B3)", reconnectAfter: durationFromMs(0) }), true);
           continue;
         }
         live.push(s);

@@ -102,11 +102,12 @@ export class SessionHandler {
               result.outcome.value!.retryAfter ? durationToMs(result.outcome.value!.retryAfter) : 0,
             );
       const task = taskFromRow(row);
-      this.dispatcher.release(this.session, taskId);
+      // Ack before release: releasing the last lease after a GoAway ends the stream.
       this.session.send({
         case: "ack",
         value: create(AckSchema, { taskId, leaseId, accepted: true, taskState: task.state, contract: taskContract(task, "producer") }),
       });
+      this.dispatcher.release(this.session, taskId);
     } catch (err) {
       if (!(err instanceof ConnectError) || err.findDetails(ErrorDetailSchema).length === 0) throw err;
       this.ackRejected(taskId, leaseId, err);
@@ -139,11 +140,11 @@ export class SessionHandler {
 
   private ackRejected(taskId: string, leaseId: string, err: ConnectError): void {
     const detail = err.findDetails(ErrorDetailSchema)[0];
-    if (detail && LEASE_GONE_REASONS.has(detail.reason)) this.dispatcher.release(this.session, taskId);
     this.session.send({
       case: "ack",
       value: create(AckSchema, { taskId, leaseId, accepted: false, error: detail, contract: detail?.contract }),
     });
+    if (detail && LEASE_GONE_REASONS.has(detail.reason)) this.dispatcher.release(this.session, taskId);
   }
 }
 

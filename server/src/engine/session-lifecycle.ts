@@ -30,8 +30,9 @@ export async function openSession(
   spec: SessionSpec,
   transport: SessionTransport,
   send: (m: ServerMessage) => boolean,
+  end: () => void,
 ): Promise<WorkerSession> {
-  const session = new WorkerSession(randomUUID(), spec, transport, Date.now(), send);
+  const session = new WorkerSession(randomUUID(), spec, transport, Date.now(), send, end);
   const current = await taskLeasesCurrent(engine.sql, spec.resumeLeases);
   const kept = new Set(current.map((l) => `${l.task_id}/${l.lease_id}`));
   const resumed = spec.resumeLeases.filter((l) => kept.has(`${l.taskId}/${l.leaseId}`));

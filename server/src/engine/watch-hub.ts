@@ -8,6 +8,8 @@ import type { Bus } from "../bus/bus.js";
 export interface WatchHub {
   /** The highest cursor announced so far on this replica. */
   latest(): bigint;
+  /** True once the server is shutting down: watch streams end and clients resume elsewhere. */
+  readonly closed: boolean;
   /** Resolves when events beyond `cursor` may exist, after `maxWaitMs`, or on abort. */
   waitBeyond(cursor: bigint, signal: AbortSignal, maxWaitMs: number): Promise<void>;
   close(): void;
@@ -15,6 +17,7 @@ export interface WatchHub {
 
 export function createWatchHub(bus: Bus): WatchHub {
   let latest = 0n;
+  let closed = false;
   const waiters = new Set<{ cursor: bigint; wake: () => void }>();
   const unsubscribe = bus.subscribe(EVENTS_SEQUENCED_SUBJECT, (data) => {
     const max = BigInt(new TextDecoder().decode(data) || "0");
@@ -23,6 +26,9 @@ export function createWatchHub(bus: Bus): WatchHub {
   });
   return {
     latest: () => latest,
+    get closed() {
+      return closed;
+    },
     waitBeyond(cursor, signal, maxWaitMs) {
       if (latest > cursor || signal.aborted) return Promise.resolve();
       return new Promise((resolve) => {
@@ -39,6 +45,7 @@ export function createWatchHub(bus: Bus): WatchHub {
       });
     },
     close() {
+      closed = true;
       unsubscribe();
       for (const w of [...waiters]) w.wake();
     },

@@ -1,5 +1,6 @@
 import type { SessionSpec } from "../core/hello.js";
 import type { ConnectResponse } from "../../../gen/ts/baton/v1/worker_service_pb.js";
+import type { GoAway } from "../../../gen/ts/baton/v1/worker_pb.js";
 
 /** A message from server to worker, whichever stream carries it. */
 export type ServerMessage = ConnectResponse["message"];
@@ -28,6 +29,8 @@ export class WorkerSession {
     readonly transport: SessionTransport,
     readonly connectedAtMs: number,
     private readonly sendFn: (m: ServerMessage) => boolean,
+    /** Ends the server's side of the stream after what was already sent. */
+    private readonly endFn: () => void = () => {},
   ) {
     this.slots = spec.slots;
   }
@@ -45,5 +48,26 @@ export class WorkerSession {
   send(message: ServerMessage): boolean {
     if (this.closed) return false;
     return this.sendFn(message);
+  }
+
+  /** Set once GoAway was sent: the stream ends as soon as the session holds no lease. */
+  goneAway = false;
+
+  /**
+   * GoAway (G1, B3). With `endNow` the stream ends at once (a dead session);
+   * otherwise it ends when the running tasks' results are in (`endIfIdle`), or
+   * when the server's shutdown grace cuts it. Either way the worker reconnects
+   * and its leases live on (N3).
+   */
+  goAway(goAway: GoAway, endNow: boolean): void {
+    this.send({ case: "goAway", value: goAway });
+    this.draining = true;
+    this.goneAway = true;
+    if (endNow) this.endFn();
+    else this.endIfIdle();
+  }
+
+  endIfIdle(): void {
+    if (this.goneAway && this.held.size === 0) this.endFn();
   }
 }

@@ -20,7 +20,8 @@ export type EventTypeName =
   | "dead_lettered"
   | "cancelled"
   | "requeued"
-  | "lease_expired";
+  | "lease_expired"
+  | "released";
 
 export interface NewTask extends TaskSpec {
   id: string;
@@ -390,4 +391,29 @@ export async function taskLeasesCurrent(sql: Queryable, leases: { taskId: string
     JOIN unnest(${leases.map((l) => l.taskId)}::uuid[], ${leases.map((l) => l.leaseId)}::uuid[]) AS l(task_id, lease_id)
       ON t.id = l.task_id AND t.lease_id = l.lease_id
     WHERE t.state = 'claimed' AND t.lease_expires_at > now()`;
+}
+
+/**
+ * TaskReleaseUnstarted: gives back tasks claimed for a session that drained or
+ * closed before they could be sent (G2). Nothing ran, so the claim is undone as
+ * if it never happened: the attempt row goes, the attempt count goes back, and
+ * the task is claimable again at once.
+ */
+export async function taskReleaseUnstarted(sql: Queryable, leases: { taskId: string; leaseId: string }[]): Promise<TaskRow[]> {
+  if (leases.length === 0) return [];
+  return sql<TaskRow[]>`
+    WITH released AS (
+      UPDATE baton_tasks t SET state = 'pending', attempt = t.attempt - 1,
+        lease_id = NULL, lease_worker_id = NULL, lease_started_at = NULL, lease_expires_at = NULL, updated_at = now()
+      FROM unnest(${leases.map((l) => l.taskId)}::uuid[], ${leases.map((l) => l.leaseId)}::uuid[]) AS l(task_id, lease_id)
+      WHERE t.id = l.task_id AND t.state = 'claimed' AND t.lease_id = l.lease_id
+      RETURNING t.*
+    ), attempts AS (
+      DELETE FROM baton_task_attempts a USING released
+      WHERE a.task_id = released.id AND a.attempt = released.attempt + 1
+    ), events AS (
+      INSERT INTO baton_task_events (namespace, task_id, queue, task_type, type, snapshot, created_at)
+      SELECT namespace, id, queue, type, 'released', to_jsonb(released), now() FROM released
+    )
+    SELECT * FROM released`;
 }

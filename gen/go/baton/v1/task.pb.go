@@ -170,21 +170,25 @@ const (
 	TaskEventType_TASK_EVENT_TYPE_CANCELLED        TaskEventType = 7
 	TaskEventType_TASK_EVENT_TYPE_REQUEUED         TaskEventType = 8
 	TaskEventType_TASK_EVENT_TYPE_LEASE_EXPIRED    TaskEventType = 9
+	// A claim was undone before the task reached a worker (the session drained or
+	// closed meanwhile); the attempt does not count.
+	TaskEventType_TASK_EVENT_TYPE_RELEASED TaskEventType = 10
 )
 
 // Enum value maps for TaskEventType.
 var (
 	TaskEventType_name = map[int32]string{
-		0: "TASK_EVENT_TYPE_UNSPECIFIED",
-		1: "TASK_EVENT_TYPE_CREATED",
-		2: "TASK_EVENT_TYPE_CLAIMED",
-		3: "TASK_EVENT_TYPE_CANCEL_REQUESTED",
-		4: "TASK_EVENT_TYPE_COMPLETED",
-		5: "TASK_EVENT_TYPE_RETRY_SCHEDULED",
-		6: "TASK_EVENT_TYPE_DEAD_LETTERED",
-		7: "TASK_EVENT_TYPE_CANCELLED",
-		8: "TASK_EVENT_TYPE_REQUEUED",
-		9: "TASK_EVENT_TYPE_LEASE_EXPIRED",
+		0:  "TASK_EVENT_TYPE_UNSPECIFIED",
+		1:  "TASK_EVENT_TYPE_CREATED",
+		2:  "TASK_EVENT_TYPE_CLAIMED",
+		3:  "TASK_EVENT_TYPE_CANCEL_REQUESTED",
+		4:  "TASK_EVENT_TYPE_COMPLETED",
+		5:  "TASK_EVENT_TYPE_RETRY_SCHEDULED",
+		6:  "TASK_EVENT_TYPE_DEAD_LETTERED",
+		7:  "TASK_EVENT_TYPE_CANCELLED",
+		8:  "TASK_EVENT_TYPE_REQUEUED",
+		9:  "TASK_EVENT_TYPE_LEASE_EXPIRED",
+		10: "TASK_EVENT_TYPE_RELEASED",
 	}
 	TaskEventType_value = map[string]int32{
 		"TASK_EVENT_TYPE_UNSPECIFIED":      0,
@@ -197,6 +201,7 @@ var (
 		"TASK_EVENT_TYPE_CANCELLED":        7,
 		"TASK_EVENT_TYPE_REQUEUED":         8,
 		"TASK_EVENT_TYPE_LEASE_EXPIRED":    9,
+		"TASK_EVENT_TYPE_RELEASED":         10,
 	}
 )
 
@@ -1095,7 +1100,7 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x16ATTEMPT_OUTCOME_FAILED\x10\x03\x12!\n" +
 	"\x1dATTEMPT_OUTCOME_LEASE_EXPIRED\x10\x04\x12\x1d\n" +
 	"\x19ATTEMPT_OUTCOME_TIMED_OUT\x10\x05\x12\x1d\n" +
-	"\x19ATTEMPT_OUTCOME_CANCELLED\x10\x06*\xd7\x02\n" +
+	"\x19ATTEMPT_OUTCOME_CANCELLED\x10\x06*\xf5\x02\n" +
 	"\rTaskEventType\x12\x1f\n" +
 	"\x1bTASK_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TASK_EVENT_TYPE_CREATED\x10\x01\x12\x1b\n" +
@@ -1106,7 +1111,9 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x1dTASK_EVENT_TYPE_DEAD_LETTERED\x10\x06\x12\x1d\n" +
 	"\x19TASK_EVENT_TYPE_CANCELLED\x10\a\x12\x1c\n" +
 	"\x18TASK_EVENT_TYPE_REQUEUED\x10\b\x12!\n" +
-	"\x1dTASK_EVENT_TYPE_LEASE_EXPIRED\x10\tb\x06proto3"
+	"\x1dTASK_EVENT_TYPE_LEASE_EXPIRED\x10\t\x12\x1c\n" +
+	"\x18TASK_EVENT_TYPE_RELEASED\x10\n" +
+	"b\x06proto3"
 
 var (
 	file_baton_v1_task_proto_rawDescOnce sync.Once

@@ -43,6 +43,7 @@ class TaskEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_EVENT_TYPE_CANCELLED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_REQUEUED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_LEASE_EXPIRED: _ClassVar[TaskEventType]
+    TASK_EVENT_TYPE_RELEASED: _ClassVar[TaskEventType]
 TASK_STATE_UNSPECIFIED: TaskState
 TASK_STATE_PENDING: TaskState
 TASK_STATE_CLAIMED: TaskState
@@ -66,6 +67,7 @@ TASK_EVENT_TYPE_DEAD_LETTERED: TaskEventType
 TASK_EVENT_TYPE_CANCELLED: TaskEventType
 TASK_EVENT_TYPE_REQUEUED: TaskEventType
 TASK_EVENT_TYPE_LEASE_EXPIRED: TaskEventType
+TASK_EVENT_TYPE_RELEASED: TaskEventType
 
 class Task(_message.Message):
     __slots__ = ("id", "namespace", "queue", "type", "payload", "priority", "state", "attempt", "max_attempts", "retry_policy", "timeouts", "scheduled_time", "lease", "result", "last_error", "idempotency_key", "labels", "trace_id", "parent_id", "cancel_requested", "create_time", "update_time", "attempts", "terminal_reason")
