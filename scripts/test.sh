@@ -25,3 +25,12 @@ tsc --noEmit -p tsconfig.json
 
 step "unit and integration tests (vitest: real Postgres + NATS, and embedded PGlite)"
 vitest run
+
+step "Python SDK (mypy --strict, pytest against a real server)"
+bash scripts/test-python-sdk.sh
+
+step "Go SDK (go vet, go test -race against a real server)"
+bash scripts/test-go-sdk.sh
+
+step "benchmark harness smoke run (tiny counts; timings are not asserted)"
+tsx test/bench/run.ts --smoke
