@@ -4,6 +4,7 @@
  * links to every other surface, and lists the services with their Connect
  * paths (from the descriptors).
  */
+import { TaskService } from "../../../gen/ts/baton/v1/task_service_pb.js";
 import { SERVER_VERSION } from "../version.js";
 import { methodPath, type Descriptors } from "./descriptors.js";
 import { baseUrlOf, sendJson, type RouteHandler } from "./router.js";
@@ -30,7 +31,7 @@ export function createAgentJsonHandler(descriptors: Descriptors, tools: ToolDefi
       kind: m.methodKind,
       path: methodPath(m),
       ...(m.methodKind === "unary" ? { http: "POST", contentType: "application/json" } : { note: "streaming: use a Connect, gRPC or gRPC-Web client" }),
-      ...(toolNames.has(toolName(m.name)) && s.name === "TaskService" ? { tool: toolName(m.name) } : {}),
+      ...(s.typeName === TaskService.typeName && toolNames.has(toolName(m.name)) ? { tool: toolName(m.name) } : {}),
     })),
   }));
 

@@ -63,7 +63,6 @@ export function createOpenApiDocument(descriptors: Descriptors): OpenApiDocument
         "Every response carries `contract` (the agent contract: state, next actions, recovery). Every error is a Connect error whose `details` hold a `baton.v1.ErrorDetail`, readable as JSON in `details[].debug`.",
         `Streaming RPCs need the Connect streaming or gRPC protocol (see x-baton-streaming-rpcs): ${streaming.map((s) => s.rpc).join(", ")}.`,
       ].join("\n\n"),
-      license: { name: "Proprietary" },
     },
     tags: descriptors.services.map((s) => ({ name: s.typeName, description: descriptors.comment(s) })),
     paths,
