@@ -31,7 +31,11 @@ export type WorkerTransport =
   | "listen";
 
 export interface WorkerOptions {
-  baseUrl: string;
+  /**
+   * The server's URL, or several replicas' URLs: after a lost stream the worker
+   * reconnects to the next one, so a dead replica only costs one reconnect.
+   */
+  baseUrl: string | string[];
   /** The queues to take tasks from (1..16). */
   queues: string[];
   /** The worker's name; many instances may share it (H2). */
@@ -217,14 +221,21 @@ export class Worker {
     await this.#runPromise.catch(() => {});
   }
 
-  async #loop(): Promise<void> {
-    this.#transport = openTransport({
-      baseUrl: this.#opts.baseUrl,
+  #openTransport(baseUrl: string): OwnedTransport {
+    return openTransport({
+      baseUrl,
       transport: this.#opts.rpcTransport ?? "connect",
       httpVersion: this.#opts.transport === "listen" ? "1.1" : "2",
       // A long stream with little traffic must notice a peer that vanished without a FIN.
       http2: { pingIntervalMs: 15_000, pingTimeoutMs: 10_000 },
     });
+  }
+
+  async #loop(): Promise<void> {
+    const urls = Array.isArray(this.#opts.baseUrl) ? this.#opts.baseUrl : [this.#opts.baseUrl];
+    if (urls.length === 0) throw new Error("Worker needs at least one baseUrl");
+    let urlIndex = 0;
+    this.#transport = this.#openTransport(urls[0]!);
     const backoff = new Backoff(this.#opts.reconnect);
     while (!this.#finished) {
       const session = new Session(this.#newLink(this.#transport.transport), this.#outbox, this.#host(), this.#log);
@@ -251,6 +262,12 @@ export class Worker {
       this.#events.emit("disconnected", { error: end.error, goAway: end.goAway, reconnectInMs: delayMs });
       if (end.error) this.#log.warn({ err: end.error, delayMs }, "worker stream lost; reconnecting");
       await sleep(delayMs, this.#wake.signal);
+      if (urls.length > 1) {
+        // Move on to the next replica: the one that dropped us may be gone for good.
+        urlIndex = (urlIndex + 1) % urls.length;
+        this.#transport.close();
+        this.#transport = this.#openTransport(urls[urlIndex]!);
+      }
     }
   }
 
