@@ -1,5 +1,7 @@
 // Concurrency (W1, L1): many claimers racing over one queue never share a task.
+import { ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorDetailSchema } from "../../gen/ts/baton/v1/contract_pb.js";
 import { TaskState } from "../../gen/ts/baton/v1/task_pb.js";
 import { backends, startTestBaton, type Backend, type TestBaton } from "../support/baton.js";
 
@@ -119,6 +121,7 @@ describe.each(backends)("concurrent claimers on %s", (backend) => {
       })),
     });
     const abandoned: { taskId: string; leaseId: string }[] = [];
+    const lost: { taskId: string; leaseId: string }[] = [];
     const failures: string[] = [];
     let done = 0;
 
@@ -136,7 +139,13 @@ describe.each(backends)("concurrent claimers on %s", (backend) => {
             await baton.tasks.completeTask({ taskId: t.id, leaseId: t.lease!.leaseId, result: { by: worker } });
             done++;
           } catch (err) {
-            failures.push(`${t.id}: ${String(err)}`);
+            // On a loaded machine a 1s lease can lapse before the result is sent: the
+            // worker is told LEASE_STALE and drops the task (L4); it comes back to someone.
+            if (ConnectError.from(err).findDetails(ErrorDetailSchema)[0]?.reason === "LEASE_STALE") {
+              lost.push({ taskId: t.id, leaseId: t.lease!.leaseId });
+            } else {
+              failures.push(`${t.id}: ${String(err)}`);
+            }
           }
         }
       }
@@ -147,8 +156,9 @@ describe.each(backends)("concurrent claimers on %s", (backend) => {
     expect(abandoned.length).toBeGreaterThan(0);
 
     // The zombies come back: every late result is refused (L1) and changes nothing.
+    const zombies = [...abandoned, ...lost];
     const late = await Promise.allSettled(
-      abandoned.map((a) => baton.tasks.completeTask({ taskId: a.taskId, leaseId: a.leaseId, result: { by: "zombie" } })),
+      zombies.map((a) => baton.tasks.completeTask({ taskId: a.taskId, leaseId: a.leaseId, result: { by: "zombie" } })),
     );
     expect(late.filter((r) => r.status === "fulfilled")).toHaveLength(0);
 
@@ -167,7 +177,7 @@ describe.each(backends)("concurrent claimers on %s", (backend) => {
       WHERE t.namespace = ${ns} GROUP BY a.outcome ORDER BY a.outcome`;
     expect(outcomes).toEqual([
       { outcome: "completed", n: total, tasks: total },
-      { outcome: "lease_expired", n: abandoned.length, tasks: expect.any(Number) },
+      { outcome: "lease_expired", n: zombies.length, tasks: expect.any(Number) },
     ]);
     const [zombieResults] = await sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM baton_tasks WHERE namespace = ${ns} AND (state <> 'completed' OR result->>'by' = 'zombie')`;
