@@ -8,12 +8,15 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          // Unit tests first; the two projects use different worker counts.
+          sequence: { groupOrder: 0 },
           include: ["server/src/**/*.test.ts", "sdk/ts/src/**/*.test.ts", "conformance/src/**/*.test.ts"],
         },
       },
       {
         test: {
           name: "integration",
+          sequence: { groupOrder: 1 },
           include: ["test/**/*.test.ts"],
           exclude: ["test/bench/**", "test/chaos/long/**"],
           globalSetup: ["test/support/global-setup.ts"],
