@@ -170,7 +170,7 @@ describe.each(backends)("wire protocols on %s", (backend) => {
           return subscribe(subject, onMessage);
         };
       });
-      const inFlight = other.tasks.claimTasks({ queue: "proto-close-empty", workerId: "w", wait: { nanos: 300_000_000 } });
+      const inFlight = other.tasks.claimTasks({ queue: "proto-close-empty", workerId: "w", wait: { nanos: 200_000_000 } });
       await arrived;
       const started = Date.now();
       await other.close();
