@@ -12,6 +12,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { resolve } from "node:path";
 import pino from "pino";
 import { startServer } from "./server.js";
+import { installDriverCrashGuard } from "./store/driver-crash-guard.js";
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -31,6 +32,7 @@ program
   .option("--data-dir <dir>", "embedded database directory", process.env.BATON_DATA_DIR ?? ".baton/data")
   .action(async (o: { port: number; host: string; databaseUrl?: string; natsUrl?: string; dataDir: string }) => {
     const log = pino({ level: process.env.LOG_LEVEL ?? "info" });
+    installDriverCrashGuard(log);
     const server = await startServer({
       port: o.port,
       host: o.host,

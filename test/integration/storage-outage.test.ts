@@ -3,23 +3,29 @@
 //
 // Postgres only: the embedded database runs inside the server process, so it
 // cannot become unreachable while the server runs. This file stops a private
-// Postgres of its own, never the shared one.
+// Postgres of its own, never the shared one, and runs Baton as its own process
+// (`baton serve`, as deployed), whose driver crash guard is part of what is tested.
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskState } from "../../gen/ts/baton/v1/task_pb.js";
-import { startTestBaton, type TestBaton } from "../support/baton.js";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
+import { startReplica, type Replica } from "../support/replica.js";
 import { startPostgres, type PostgresServer } from "../support/postgres.js";
 import { eventually, expectBatonError } from "../support/protocol.js";
 
 describe("storage outage on postgres", () => {
   let pg: PostgresServer;
-  let baton: TestBaton;
+  let replica: Replica;
+  let baton: { tasks: Client<typeof TaskService> };
   beforeAll(async () => {
     pg = await startPostgres();
-    baton = await startTestBaton("postgres", { databaseUrl: pg.url });
+    replica = await startReplica({ databaseUrl: pg.url });
+    baton = { tasks: createClient(TaskService, createConnectTransport({ baseUrl: replica.url, httpVersion: "1.1" })) };
   });
   afterAll(async () => {
-    await baton?.close();
+    await replica?.stop();
     await pg?.destroy();
   });
 
@@ -51,5 +57,7 @@ describe("storage outage on postgres", () => {
     expect(again.state).toBe(TaskState.PENDING);
     const claimed = await baton.tasks.claimTasks({ queue: "outage", workerId: "w" });
     expect(claimed.tasks.map((t) => t.id)).toEqual([task!.id]);
+    // The server process lived through the outage.
+    expect(replica.process.exitCode).toBeNull();
   });
 });

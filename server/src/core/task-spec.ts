@@ -46,7 +46,7 @@ export function taskSpecFromRequest(req: CreateTaskRequest, v: Violations, prefi
   }
   const multiplier = rp === undefined || rp.multiplier === 0 ? taskDefaults.multiplier : rp.multiplier;
   v.numberRange(f("retry_policy.multiplier"), multiplier, 1, limits.multiplierMax);
-  const jitter = rp === undefined ? taskDefaults.jitter : rp.jitter;
+  const jitter = rp?.jitter ?? taskDefaults.jitter;
   v.numberRange(f("retry_policy.jitter"), jitter, 0, 1);
   const nonRetryableErrorTypes = rp?.nonRetryableErrorTypes ?? [];
   if (nonRetryableErrorTypes.length > limits.nonRetryableTypesMax) {

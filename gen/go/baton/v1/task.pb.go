@@ -533,8 +533,9 @@ type RetryPolicy struct {
 	Multiplier float64 `protobuf:"fixed64,2,opt,name=multiplier,proto3" json:"multiplier,omitempty"`
 	// Cap on one delay. Default 5m; range 0..24h; at least initial_backoff.
 	MaxBackoff *durationpb.Duration `protobuf:"bytes,3,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
-	// Fraction of each delay that is randomised, 0..1. Default 0.2.
-	Jitter float64 `protobuf:"fixed64,4,opt,name=jitter,proto3" json:"jitter,omitempty"`
+	// Fraction of each delay that is randomised, 0..1. Default 0.2 when unset
+	// (set 0 explicitly for exact delays).
+	Jitter *float64 `protobuf:"fixed64,4,opt,name=jitter,proto3,oneof" json:"jitter,omitempty"`
 	// Error types that go straight to DEAD_LETTER (T6).
 	NonRetryableErrorTypes []string `protobuf:"bytes,5,rep,name=non_retryable_error_types,json=nonRetryableErrorTypes,proto3" json:"non_retryable_error_types,omitempty"`
 	unknownFields          protoimpl.UnknownFields
@@ -593,8 +594,8 @@ func (x *RetryPolicy) GetMaxBackoff() *durationpb.Duration {
 }
 
 func (x *RetryPolicy) GetJitter() float64 {
-	if x != nil {
-		return x.Jitter
+	if x != nil && x.Jitter != nil {
+		return *x.Jitter
 	}
 	return 0
 }
@@ -1046,16 +1047,17 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x0fterminal_reason\x18\x18 \x01(\tR\x0eterminalReason\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x02\n" +
 	"\vRetryPolicy\x12B\n" +
 	"\x0finitial_backoff\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x0einitialBackoff\x12\x1e\n" +
 	"\n" +
 	"multiplier\x18\x02 \x01(\x01R\n" +
 	"multiplier\x12:\n" +
 	"\vmax_backoff\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"maxBackoff\x12\x16\n" +
-	"\x06jitter\x18\x04 \x01(\x01R\x06jitter\x129\n" +
-	"\x19non_retryable_error_types\x18\x05 \x03(\tR\x16nonRetryableErrorTypes\"\xfc\x01\n" +
+	"maxBackoff\x12\x1b\n" +
+	"\x06jitter\x18\x04 \x01(\x01H\x00R\x06jitter\x88\x01\x01\x129\n" +
+	"\x19non_retryable_error_types\x18\x05 \x03(\tR\x16nonRetryableErrorTypesB\t\n" +
+	"\a_jitter\"\xfc\x01\n" +
 	"\fTaskTimeouts\x12T\n" +
 	"\x19schedule_to_start_timeout\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x16scheduleToStartTimeout\x12N\n" +
 	"\x16start_to_close_timeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x13startToCloseTimeout\x12F\n" +
@@ -1185,6 +1187,7 @@ func file_baton_v1_task_proto_init() {
 	if File_baton_v1_task_proto != nil {
 		return
 	}
+	file_baton_v1_task_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
