@@ -53,17 +53,7 @@ export async function fail(engine: Engine, taskId: string, leaseId: string, erro
         attempt !== undefined && attempt.attempt === row.attempt && (attempt.outcome === "failed" || attempt.outcome === "cancelled");
       return resent ? { row, changed: false } : { rejected: true as const };
     }
-    const decision = decideAfterFailure({
-      attempt: row.attempt,
-      attemptBase: row.attempt_base,
-      maxAttempts: row.max_attempts,
-      policy: row.retry_policy,
-      errorType: error.type,
-      nonRetryable: error.nonRetryable,
-      retryAfterMs,
-      cancelRequested: row.cancel_requested,
-      nowMs: row.db_now.getTime(),
-    });
+    const decision = decideForRow(row, error, retryAfterMs, row.db_now.getTime());
     const ended = await endAttempt(tx, row, decision, decision.state === "cancelled" ? "cancelled" : "failed", error);
     return { row: ended, changed: true, startedAt: row.lease_started_at };
   });
@@ -71,6 +61,21 @@ export async function fail(engine: Engine, taskId: string, leaseId: string, erro
   if (outcome.changed) announce(engine, outcome.row.state === "pending" ? [outcome.row] : []);
   if (outcome.changed) engine.metrics?.attemptEnded(outcome.row, outcome.row.state === "cancelled" ? "cancelled" : "failed", outcome.startedAt ?? null);
   return outcome.row;
+}
+
+/** The failure rules (T4-T6, W2) applied to a stored task's failed attempt. */
+export function decideForRow(row: TaskRow, error: StoredError, retryAfterMs: number, nowMs: number): FailureDecision {
+  return decideAfterFailure({
+    attempt: row.attempt,
+    attemptBase: row.attempt_base,
+    maxAttempts: row.max_attempts,
+    policy: row.retry_policy,
+    errorType: error.type,
+    nonRetryable: error.nonRetryable,
+    retryAfterMs,
+    cancelRequested: row.cancel_requested,
+    nowMs,
+  });
 }
 
 /** Ends the running attempt of a locked, claimed task as the failure rules decided. */

@@ -1,8 +1,7 @@
-import { decideAfterFailure } from "../core/failure-rules.js";
 import { expiredAttemptOutcome } from "../core/lease.js";
 import { taskDeadLetterUnstarted, taskLockExpiredLeases } from "../store/tasks.js";
 import type { StoredError, TaskRow } from "../store/task-row.js";
-import { endAttempt } from "./lease-calls.js";
+import { decideForRow, endAttempt } from "./lease-calls.js";
 import { publishLeaseSignal } from "../bus/lease-signals.js";
 import { workerDeleteSilent } from "../store/workers.js";
 import { announce, type Engine } from "./engine.js";
@@ -32,17 +31,7 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
         outcome === "timed_out"
           ? { type: "start_to_close_timeout", message: "the attempt ran past its start_to_close_timeout", nonRetryable: false }
           : { type: "lease_expired", message: `worker ${row.lease_worker_id} sent no heartbeat before its lease expired`, nonRetryable: false };
-      const decision = decideAfterFailure({
-        attempt: row.attempt,
-        attemptBase: row.attempt_base,
-        maxAttempts: row.max_attempts,
-        policy: row.retry_policy,
-        errorType: error.type,
-        nonRetryable: false,
-        retryAfterMs: 0,
-        cancelRequested: row.cancel_requested,
-        nowMs,
-      });
+      const decision = decideForRow(row, error, 0, nowMs);
       lost.push({ taskId: row.id, leaseId: row.lease_id as string });
       const after = await endAttempt(tx, row, decision, outcome, error);
       ended.push({ row: after, outcome, startedAt: row.lease_started_at });
