@@ -20,13 +20,15 @@ describe("grpcurl", () => {
   it("lists every service through reflection", async () => {
     const out = await call(address, "list");
     expect(out.code, out.stderr).toBe(0);
-    expect(out.stdout.trim().split("\n").sort()).toEqual([
-      "baton.v1.TaskService",
-      "baton.v1.WorkerService",
-      "grpc.health.v1.Health",
-      "grpc.reflection.v1.ServerReflection",
-      "grpc.reflection.v1alpha.ServerReflection",
-    ]);
+    expect(out.stdout.trim().split("\n")).toEqual(
+      expect.arrayContaining([
+        "baton.v1.TaskService",
+        "baton.v1.WorkerService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+      ]),
+    );
   });
 
   it("describes TaskService with the .proto comments", async () => {
@@ -58,9 +60,10 @@ describe("grpcurl", () => {
     expect(res.contract.state).toBe("PENDING");
     expect(res.contract.nextActions.length).toBeGreaterThan(0);
 
-    // From the oldest event, only this task; -max-time ends the stream (grpcurl then exits non-zero).
+    // From the oldest event, only this task. -max-time ends the stream: grpcurl sends it
+    // as the call's deadline, so either end may stop first (exit 0, or DeadlineExceeded).
     const watch = await call("-max-time", "3", "-d", JSON.stringify({ taskId: res.task.id, afterCursor: "0" }), address, "baton.v1.TaskService/WatchTasks");
-    expect(watch.stderr).toContain("DeadlineExceeded");
+    if (watch.code !== 0) expect(watch.stderr).toContain("DeadlineExceeded");
     const events = parseJsonStream(watch.stdout) as { event: { type: string; task: { id: string } } }[];
     expect(events.length).toBeGreaterThanOrEqual(1);
     expect(events[0]!.event).toMatchObject({ type: "TASK_EVENT_TYPE_CREATED", task: { id: res.task.id } });

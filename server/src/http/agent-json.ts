@@ -5,6 +5,7 @@
  * paths (from the descriptors).
  */
 import { TaskService } from "../../../gen/ts/baton/v1/task_service_pb.js";
+import type { DescService } from "@bufbuild/protobuf";
 import { SERVER_VERSION } from "../version.js";
 import { methodPath, type Descriptors } from "./descriptors.js";
 import { baseUrlOf, sendJson, type RouteHandler } from "./router.js";
@@ -21,9 +22,10 @@ export const AGENT_LINKS = [
   { rel: "ready", path: "/readyz", type: "application/json", description: "readiness: the database answers (503 when not)" },
 ] as const;
 
-export function createAgentJsonHandler(descriptors: Descriptors, tools: ToolDefinition[], grpcServices: () => string[]): RouteHandler {
+/** `batonServices`: the Baton services this server serves; `grpcServices`: the names of every service it serves. */
+export function createAgentJsonHandler(descriptors: Descriptors, tools: ToolDefinition[], batonServices: () => DescService[], grpcServices: () => string[]): RouteHandler {
   const toolNames = new Set(tools.map((t) => t.tool.name));
-  const services = descriptors.services.map((s) => ({
+  const describe = (services: DescService[]) => services.map((s) => ({
     name: s.typeName,
     description: descriptors.comment(s).split("\n\n", 1)[0] ?? "",
     methods: s.methods.map((m) => ({
@@ -37,6 +39,7 @@ export function createAgentJsonHandler(descriptors: Descriptors, tools: ToolDefi
 
   return (req, res) => {
     const base = baseUrlOf(req);
+    const services = describe(batonServices());
     sendJson(res, 200, {
       name: "Baton",
       description:

@@ -5,7 +5,7 @@
  * response messages as JSON; every error is Connect's JSON error whose details
  * hold a baton.v1.ErrorDetail (readable in `debug`).
  */
-import type { DescEnum, DescMessage, DescMethod } from "@bufbuild/protobuf";
+import type { DescEnum, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import { SERVER_VERSION } from "../version.js";
@@ -23,14 +23,15 @@ export type OpenApiDocument = {
   components: { schemas: Record<string, JsonSchema>; responses: Record<string, unknown> };
 } & Record<string, unknown>;
 
-export function createOpenApiDocument(descriptors: Descriptors): OpenApiDocument {
+/** `services`: the Baton services this server serves (their descriptors, with comments). */
+export function createOpenApiDocument(descriptors: Descriptors, services: DescService[]): OpenApiDocument {
   const writer = createSchemaWriter(descriptors, { ref });
   const paths: Record<string, unknown> = {};
   const roots = new Map<string, DescMessage>();
   const streaming: { rpc: string; kind: string; request: string; response: string }[] = [];
   const errorResponses = createErrorResponses();
 
-  for (const service of descriptors.services) {
+  for (const service of services) {
     for (const method of service.methods) {
       if (method.methodKind !== "unary") {
         streaming.push({ rpc: `${service.typeName}/${method.name}`, kind: method.methodKind, request: method.input.typeName, response: method.output.typeName });
@@ -64,7 +65,7 @@ export function createOpenApiDocument(descriptors: Descriptors): OpenApiDocument
         `Streaming RPCs need the Connect streaming or gRPC protocol (see x-baton-streaming-rpcs): ${streaming.map((s) => s.rpc).join(", ")}.`,
       ].join("\n\n"),
     },
-    tags: descriptors.services.map((s) => ({ name: s.typeName, description: descriptors.comment(s) })),
+    tags: services.map((s) => ({ name: s.typeName, description: descriptors.comment(s) })),
     paths,
     components: { schemas, responses: errorResponses.responses },
     "x-baton-streaming-rpcs": streaming,
@@ -135,7 +136,11 @@ function firstSentence(text: string): string {
   return end >= 0 ? first.slice(0, end + 1) : first;
 }
 
-/** Serves the document with `servers` set to the address the caller used. */
-export function createOpenApiHandler(doc: OpenApiDocument): RouteHandler {
-  return (req, res) => sendJson(res, 200, { ...doc, servers: [{ url: baseUrlOf(req), description: "this server" }] });
+/** Serves the document, built on first use, with `servers` set to the address the caller used. */
+export function createOpenApiHandler(build: () => OpenApiDocument): RouteHandler {
+  let doc: OpenApiDocument | undefined;
+  return (req, res) => {
+    doc ??= build();
+    sendJson(res, 200, { ...doc, servers: [{ url: baseUrlOf(req), description: "this server" }] });
+  };
 }

@@ -52,6 +52,8 @@ export function createSurfaces(opts: SurfaceOptions): Surfaces {
   const descriptors = loadDescriptors();
   let served: ConnectRouter | undefined;
   const services = () => [...new Set(served?.handlers.map((h) => h.service.typeName) ?? [])];
+  // Baton's services as served: a .proto service without handlers yet is not advertised.
+  const batonServices = () => descriptors.services.filter((s) => services().includes(s.typeName));
 
   metrics.observe({ sql: opts.sql, workersConnected: opts.workersConnected, log });
   const requestLog = createRequestLogInterceptor(log, metrics);
@@ -64,9 +66,9 @@ export function createSurfaces(opts: SurfaceOptions): Surfaces {
 
   const fallback = createHttpRouter(
     [
-      { path: "/.well-known/agent.json", methods: ["GET"], handle: createAgentJsonHandler(descriptors, tools, services) },
+      { path: "/.well-known/agent.json", methods: ["GET"], handle: createAgentJsonHandler(descriptors, tools, batonServices, services) },
       { path: "/v1/tool", methods: ["GET"], handle: createToolManifestHandler(tools) },
-      { path: "/v1/schema", methods: ["GET"], handle: createOpenApiHandler(createOpenApiDocument(descriptors)) },
+      { path: "/v1/schema", methods: ["GET"], handle: createOpenApiHandler(() => createOpenApiDocument(descriptors, batonServices())) },
       { path: "/mcp", methods: ["POST"], handle: createMcpHandler({ tools, transport: inProcess, log }) },
       { path: "/metrics", methods: ["GET"], handle: metrics.handler },
       { path: "/healthz", methods: ["GET"], handle: health.liveness },
