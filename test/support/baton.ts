@@ -27,6 +27,7 @@ export interface TestBatonOptions {
   natsUrl?: string;
   sweepIntervalMs?: number;
   workerHeartbeatIntervalMs?: number;
+  dispatchTickMs?: number;
 }
 
 export async function startTestBaton(backend: Backend, opts: TestBatonOptions = {}): Promise<TestBaton> {
@@ -41,7 +42,7 @@ export async function startTestBaton(backend: Backend, opts: TestBatonOptions = 
     log: pino({ level: process.env.BATON_TEST_LOG ?? "silent" }),
     sweepIntervalMs: opts.sweepIntervalMs ?? 200,
     workerHeartbeatIntervalMs: opts.workerHeartbeatIntervalMs,
-    dispatchTickMs: 250,
+    dispatchTickMs: opts.dispatchTickMs ?? 250,
     shutdownGraceMs: 1_000,
   });
   const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });

@@ -1,5 +1,5 @@
 import { queueReadySubject } from "../bus/subjects.js";
-import { taskClaim, type ClaimParams } from "../store/tasks.js";
+import { taskClaim, taskNextScheduledAt, type ClaimParams } from "../store/tasks.js";
 import type { TaskRow } from "../store/task-row.js";
 import { announce, type Engine } from "./engine.js";
 
@@ -35,8 +35,11 @@ export async function claimTasks(engine: Engine, params: ClaimParams, waitMs: nu
       const remaining = deadline - Date.now();
       if (remaining <= 0 || signal.aborted) return [];
       if (!woken) {
+        // Wake when the next delayed task of the queue is due, not a poll interval later.
+        const next = await taskNextScheduledAt(engine.sql, params.namespace, params.queue);
+        const dueInMs = next ? Math.max(1, next.getTime() - Date.now() + 1) : POLL_INTERVAL_MS;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.min(remaining, POLL_INTERVAL_MS));
+          const timer = setTimeout(done, Math.min(remaining, POLL_INTERVAL_MS, dueInMs));
           signal.addEventListener("abort", done, { once: true });
           wake = done;
           function done() {

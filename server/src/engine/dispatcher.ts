@@ -4,7 +4,7 @@ import { AssignSchema, CancelSchema, GoAwaySchema } from "../../../gen/ts/baton/
 import { taskFromRow } from "../api/task-message.js";
 import { subscribeLeaseSignals, type LeaseSignal } from "../bus/lease-signals.js";
 import { queueReadySubject } from "../bus/subjects.js";
-import { taskClaim, taskLeasesCurrent, taskReleaseUnstarted } from "../store/tasks.js";
+import { taskClaim, taskLeasesCurrent, taskNextScheduledAt, taskReleaseUnstarted } from "../store/tasks.js";
 import { workerTouchMany } from "../store/workers.js";
 import { announce, type Engine } from "./engine.js";
 import type { WorkerSession } from "./worker-session.js";
@@ -20,6 +20,7 @@ interface QueueEntry {
   unsubscribe: () => void;
   pumping: boolean;
   again: boolean;
+  dueTimer?: NodeJS.Timeout;
 }
 
 export interface DispatcherOptions {
@@ -94,6 +95,7 @@ export class Dispatcher {
       if (!entry) continue;
       entry.sessions.delete(session);
       if (entry.sessions.size === 0) {
+        clearTimeout(entry.dueTimer);
         entry.unsubscribe();
         this.queues.delete(key);
       }
@@ -129,7 +131,10 @@ export class Dispatcher {
   close(): void {
     clearInterval(this.timer);
     this.unsubscribeSignals();
-    for (const entry of this.queues.values()) entry.unsubscribe();
+    for (const entry of this.queues.values()) {
+      clearTimeout(entry.dueTimer);
+      entry.unsubscribe();
+    }
     this.queues.clear();
   }
 
@@ -154,6 +159,9 @@ export class Dispatcher {
     entry.pumping = true;
     void this.runPump(entry).finally(() => {
       entry.pumping = false;
+      // A poke that came after the loop's last check but before this point would
+      // otherwise be lost until the next tick.
+      if (entry.again) this.pump(key);
     });
   }
 
@@ -200,7 +208,28 @@ export class Dispatcher {
         if (rows.length < want) exhausted.add(session.typesKey);
       }
       if (claimedAny) announce(this.engine);
+      if (exhausted.size > 0) await this.armDueTimer(entry);
     } while (entry.again);
+  }
+
+  /**
+   * A queue that came back empty may hold tasks scheduled for later (a retry's
+   * backoff, a delayed task). Pump again the moment the next one is due instead
+   * of waiting for the tick; nothing else would announce it.
+   */
+  private async armDueTimer(entry: QueueEntry): Promise<void> {
+    let next: Date | undefined;
+    try {
+      next = await taskNextScheduledAt(this.engine.sql, entry.namespace, entry.queue);
+    } catch (err) {
+      this.engine.log.warn({ err }, "due timer lookup failed; the tick covers it");
+      return;
+    }
+    const delayMs = next ? next.getTime() - Date.now() : -1;
+    if (delayMs <= 0 || delayMs > this.opts.tickMs) return;
+    clearTimeout(entry.dueTimer);
+    entry.dueTimer = setTimeout(() => this.pump(`${entry.namespace}\u0000${entry.queue}`), delayMs + 1);
+    entry.dueTimer.unref();
   }
 
   private async releaseUnstarted(rows: TaskRow[]): Promise<void> {

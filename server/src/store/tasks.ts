@@ -342,11 +342,10 @@ export async function taskRequeue(sql: Queryable, id: string, scheduledAt: Date 
 
 /** TaskNextScheduledAt: when the next not-yet-due pending task of a queue becomes claimable. */
 export async function taskNextScheduledAt(sql: Queryable, namespace: string, queue: string): Promise<Date | undefined> {
-  const rows = await sql<{ scheduled_at: Date }[]>`
-    SELECT scheduled_at FROM baton_tasks
-    WHERE state = 'pending' AND namespace = ${namespace} AND queue = ${queue}
-    ORDER BY scheduled_at LIMIT 1`;
-  return rows[0]?.scheduled_at;
+  const rows = await sql<{ scheduled_at: Date | null }[]>`
+    SELECT min(scheduled_at) AS scheduled_at FROM baton_tasks
+    WHERE state = 'pending' AND namespace = ${namespace} AND queue = ${queue} AND scheduled_at > now()`;
+  return rows[0]?.scheduled_at ?? undefined;
 }
 
 export interface LeaseRenewal {
