@@ -28,6 +28,9 @@ import { Channel } from "../lib/channel.js";
 import { toBatonError } from "./error-interceptor.js";
 import { workerFromRow } from "./worker-message.js";
 
+/** Results of one session handled at once; more wait, which slows the worker's stream down. */
+const MAX_RESULTS_IN_FLIGHT = 32;
+
 const connectRetry = () => taskAction("claimTasks", "fix the Hello and connect again, or poll with ClaimTasks");
 
 export function createWorkerService(engine: Engine, dispatcher: Dispatcher, settings: SessionSettings): ServiceImpl<typeof WorkerService> {
@@ -56,6 +59,7 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
       ctx.signal.addEventListener("abort", onAbort);
       // Messages are handled one at a time, in order: a Result's Ack always follows
       // the Assign it answers, and a Drain takes effect before the next message.
+      const inFlight = new Set<Promise<void>>();
       const reading = (async () => {
         for (let next = await incoming.next(); !next.done; next = await incoming.next()) {
           const msg = next.value.message;
@@ -63,9 +67,18 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
             case "heartbeat":
               await handler.heartbeat(msg.value);
               break;
-            case "result":
-              await handler.result(msg.value);
+            case "result": {
+              // Results of different tasks are independent: handle them concurrently
+              // (bounded) so one session's completions are not serialised on round trips.
+              const pending = handler.result(msg.value).catch((err: unknown) => {
+                failure ??= err;
+                out.close();
+              });
+              inFlight.add(pending);
+              void pending.finally(() => inFlight.delete(pending));
+              if (inFlight.size >= MAX_RESULTS_IN_FLIGHT) await Promise.race(inFlight);
               break;
+            }
             case "extendLease":
               await handler.extendLease(msg.value);
               break;
@@ -81,9 +94,10 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
               throw invalidArgument([{ field: "message", description: "is empty or of an unknown kind" }], connectRetry());
           }
         }
+        await Promise.all(inFlight);
       })()
         .catch((err: unknown) => {
-          failure = err;
+          failure ??= err;
         })
         .finally(() => out.close());
       try {
