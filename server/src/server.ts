@@ -16,11 +16,15 @@ import { startEventSequencer } from "./engine/event-sequencer.js";
 import { startLeaseSweeper } from "./engine/lease-sweeper.js";
 import { createWatchHub } from "./engine/watch-hub.js";
 import { listenOnePort } from "./http/one-port.js";
-import { createMetrics } from "./http/metrics.js"; // issue 7: surfaces
-import { withRequestContext } from "./http/request-log.js"; // issue 7: surfaces
-import { createSurfaces } from "./http/surfaces.js"; // issue 7: surfaces
+import { DEFAULT_MAX_MESSAGE_BYTES, withProtocolErrorDetails } from "./http/protocol-errors.js";
+import { createMetrics } from "./http/metrics.js";
+import { withRequestContext } from "./http/request-log.js";
+import { createSurfaces } from "./http/surfaces.js";
 import { openDatabase } from "./store/database.js";
 import { migrate } from "./store/migrate.js";
+import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js"; // issue 8: workflows
+import { createWorkflowService } from "./api/workflow-service.js"; // issue 8
+import { startWorkflows } from "./engine/workflow-runtime.js"; // issue 8
 
 export interface ServerOptions {
   port: number;
@@ -39,6 +43,8 @@ export interface ServerOptions {
   workerHeartbeatIntervalMs?: number;
   /** How often each queue is re-checked for due work without a wake-up. */
   dispatchTickMs?: number;
+  /** The largest request message accepted (default 4 MiB); larger ones get RESOURCE_EXHAUSTED. */
+  maxMessageBytes?: number;
 }
 
 export interface BatonServer {
@@ -54,38 +60,45 @@ export interface BatonServer {
 
 /** Wires storage, bus, background services and the RPC surface, and listens on one port. */
 export async function startServer(opts: ServerOptions): Promise<BatonServer> {
-  const log = withRequestContext(opts.log); // issue 7: RPC request ids on every log line
+  // Every log line during an RPC carries its request id.
+  const log = withRequestContext(opts.log);
   const db = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir });
   const applied = await migrate(db.sql);
   if (applied.length > 0) log.info({ applied }, "applied migrations");
   const bus: Bus = opts.natsUrl ? await createNatsBus(opts.natsUrl, log) : createMemoryBus();
   const sequencer = startEventSequencer({ sql: db.sql, bus, log }, 1_000);
-  const metrics = createMetrics(); // issue 7: /metrics
+  const metrics = createMetrics();
   const engine: Engine = { sql: db.sql, bus, log, eventsWritten: sequencer.poke, metrics };
   const hub = createWatchHub(bus);
   const sweeper = startLeaseSweeper(engine, opts.sweepIntervalMs ?? 1_000);
+  const workflows = startWorkflows(engine, { sweepIntervalMs: opts.sweepIntervalMs ?? 1_000 }); // issue 8: run events, WatchRun, run timeouts
   const replicaId = `replica-${randomBytes(4).toString("hex")}`;
   const heartbeatIntervalMs = opts.workerHeartbeatIntervalMs ?? 1_000;
   const dispatcher = new Dispatcher(engine, { replicaId, heartbeatIntervalMs, tickMs: opts.dispatchTickMs ?? 1_000 });
   const sessionSettings = { replicaId, serverVersion: SERVER_VERSION, heartbeatIntervalMs, cancelGraceMs: 10_000 };
 
-  // issue 7: reflection, health, agent.json, /v1/tool, /v1/schema, MCP, /metrics, probes (server/src/http/surfaces.ts)
+  const taskService = createTaskService(engine, hub, dispatcher);
+  // Reflection, health, agent.json, /v1/tool, /v1/schema, MCP, /metrics and probes (http/surfaces.ts).
   const surfaces = createSurfaces({
     sql: db.sql,
     databaseKind: db.kind,
     log,
     metrics,
     workersConnected: () => dispatcher.sessionCount,
-    taskService: createTaskService(engine, hub, dispatcher),
+    taskService,
   });
+  const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const handler = connectNodeAdapter({
+    readMaxBytes: maxMessageBytes,
     interceptors: [...surfaces.interceptors, createErrorInterceptor(log)],
-    routes: (router) => {
-      router.service(TaskService, createTaskService(engine, hub, dispatcher));
+    // C2 for decode and size errors, which Connect answers before any interceptor runs.
+    routes: withProtocolErrorDetails((router) => {
+      router.service(TaskService, taskService);
       router.service(WorkerService, createWorkerService(engine, dispatcher, sessionSettings));
-      surfaces.routes(router); // issue 7
-    },
-    fallback: surfaces.fallback, // issue 7
+      router.service(WorkflowService, createWorkflowService(engine, workflows.hub)); // issue 8
+      surfaces.routes(router);
+    }, maxMessageBytes),
+    fallback: surfaces.fallback,
   });
   const http = await listenOnePort(handler, opts.port, opts.host);
   log.info({ port: http.port, database: db.kind, bus: opts.natsUrl ? "nats" : "memory", replicaId }, "baton listening");
@@ -102,6 +115,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
       dispatcher.goAwayAll("server shutting down", 100);
       dispatcher.close();
       hub.close();
+      await workflows.stop(); // issue 8
       await http.close(opts.shutdownGraceMs ?? 10_000);
       await sweeper.stop();
       await sequencer.stop();
