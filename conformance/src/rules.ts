@@ -65,6 +65,7 @@ export const RULE_GROUPS: { prefix: string; title: string }[] = [
   { prefix: "G", title: "GoAway and drain" },
   { prefix: "N", title: "Reconnection" },
   { prefix: "F", title: "Listen fallback" },
+  { prefix: "D", title: "Workflows" },
 ];
 
 export function renderProtocolDoc(rules: Rule[]): string {

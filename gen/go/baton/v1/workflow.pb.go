@@ -1826,7 +1826,7 @@ type RunEvent struct {
 	// Strictly increasing over all run events of a deployment; resume from it.
 	Cursor int64        `protobuf:"varint,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	Type   RunEventType `protobuf:"varint,2,opt,name=type,proto3,enum=baton.v1.RunEventType" json:"type,omitempty"`
-	// The run right after the change, without steps and spec.
+	// The run right after the change, without steps, spec and input.
 	Run *Run `protobuf:"bytes,3,opt,name=run,proto3" json:"run,omitempty"`
 	// The step that changed, for STEP_* events.
 	Step *RunStep `protobuf:"bytes,4,opt,name=step,proto3" json:"step,omitempty"`

@@ -835,7 +835,7 @@ export type RunEvent = Message<"baton.v1.RunEvent"> & {
   type: RunEventType;
 
   /**
-   * The run right after the change, without steps and spec.
+   * The run right after the change, without steps, spec and input.
    *
    * @generated from field: baton.v1.Run run = 3;
    */
