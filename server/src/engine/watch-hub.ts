@@ -15,11 +15,12 @@ export interface WatchHub {
   close(): void;
 }
 
-export function createWatchHub(bus: Bus): WatchHub {
+/** `subject` carries the highest sequenced cursor (WatchRun uses its own outbox and subject). */
+export function createWatchHub(bus: Bus, subject: string = EVENTS_SEQUENCED_SUBJECT): WatchHub {
   let latest = 0n;
   let closed = false;
   const waiters = new Set<{ cursor: bigint; wake: () => void }>();
-  const unsubscribe = bus.subscribe(EVENTS_SEQUENCED_SUBJECT, (data) => {
+  const unsubscribe = bus.subscribe(subject, (data) => {
     const max = BigInt(new TextDecoder().decode(data) || "0");
     if (max > latest) latest = max;
     for (const w of [...waiters]) if (max > w.cursor) w.wake();

@@ -181,12 +181,15 @@ export async function taskHeartbeat(
 /**
  * TaskComplete: completes the attempt of a live lease (L1); nothing when the lease
  * is not current. `attempt_started_at` is when the completed attempt began (metrics).
+ * `runSteps` true/false limits it to tasks that are (not) workflow steps (issue 8:
+ * a step completes inside a transaction with its run; others stay one statement).
  */
 export async function taskComplete(
   sql: Queryable,
   id: string,
   leaseId: string,
   result: object,
+  runSteps: boolean | null = null,
 ): Promise<(TaskRow & { attempt_started_at: Date }) | undefined> {
   const rows = await sql<(TaskRow & { attempt_started_at: Date })[]>`
     WITH done AS (
@@ -196,6 +199,7 @@ export async function taskComplete(
         terminal_reason = '', updated_at = now()
       WHERE id = ${id} AND state = 'claimed' AND lease_id = ${leaseId} AND lease_expires_at > now()
         AND NOT cancel_requested
+        AND (${runSteps}::boolean IS NULL OR (labels ? 'baton.run') = ${runSteps}::boolean)
       RETURNING *
     ), attempt AS (
       UPDATE baton_task_attempts a SET ended_at = now(), outcome = 'completed'
