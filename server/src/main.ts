@@ -7,12 +7,21 @@
  *   BATON_DATA_DIR           default ./.baton/data
  *   NATS_URL                 unset: in-process bus
  *   LOG_LEVEL                default info
+ *   BATON_MAX_MESSAGE_BYTES  largest request message accepted, default 4 MiB
+ *   BATON_SWEEP_INTERVAL_MS, BATON_WORKER_HEARTBEAT_INTERVAL_MS, BATON_DISPATCH_TICK_MS
+ *                            background intervals (default 1000 each); tests and chaos runs shorten them
  */
 import { Command, InvalidArgumentError } from "commander";
 import { resolve } from "node:path";
 import pino from "pino";
 import { startServer } from "./server.js";
 import { installDriverCrashGuard } from "./store/driver-crash-guard.js";
+
+/** A whole number from the environment, or undefined (the server's default) when unset or malformed. */
+function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -40,6 +49,10 @@ program
       natsUrl: o.natsUrl || undefined,
       dataDir: resolve(o.dataDir),
       log,
+      maxMessageBytes: envInt("BATON_MAX_MESSAGE_BYTES"),
+      sweepIntervalMs: envInt("BATON_SWEEP_INTERVAL_MS"),
+      workerHeartbeatIntervalMs: envInt("BATON_WORKER_HEARTBEAT_INTERVAL_MS"),
+      dispatchTickMs: envInt("BATON_DISPATCH_TICK_MS"),
     });
     let closing = false;
     const shutdown = (signal: string) => {

@@ -117,17 +117,29 @@ describe.each(backends)("bad input on %s", (backend) => {
       expect((await baton.tasks.getTask({ id: ok.task!.id })).task!.payload).toEqual(deepPayload(30));
     });
 
-    // KNOWN GAP (S1, C2): a request nested past protobuf-es's recursion limit
-    // (100 messages, ~49 JSON levels) fails to decode before any Baton code runs:
-    // Connect answers INTERNAL (binary) or INVALID_ARGUMENT (JSON), either way
-    // without an ErrorDetail or field. Fixing it needs server.ts: a higher
-    // recursionLimit in the adapter's binary/json options and decode errors mapped
-    // to INVALID_ARGUMENT with a detail. When that lands, turn `it.fails` into `it`.
-    it.fails("refuses a binary payload nested past the decoder's limit as INVALID_ARGUMENT on payload", async () => {
-      await expectInvalid(baton.tasks.createTask({ namespace: NS, queue: "q", type: "t", payload: deepPayload(100) }), "payload");
+    // A request nested past protobuf-es's recursion limit (100 messages, ~49 JSON
+    // levels) fails to decode before any Baton code runs; the protocol-error wrapper
+    // (server/src/http/protocol-errors.ts) still answers S1/C2: INVALID_ARGUMENT,
+    // an ErrorDetail with a contract, and the field that failed to decode.
+    it("refuses a binary payload nested past the decoder's limit as INVALID_ARGUMENT on payload", async () => {
+      await refused(() => baton.tasks.createTask({ namespace: NS, queue: "q", type: "t", payload: deepPayload(100) }), "CreateTask", "payload");
     });
-    it.fails("refuses a JSON payload nested past the decoder's limit with an ErrorDetail on payload", async () => {
-      await expectInvalid(jsonClient().createTask({ namespace: NS, queue: "q", type: "t", payload: deepPayload(100) }), "payload");
+    it("refuses a JSON payload nested past the decoder's limit with an ErrorDetail on payload", async () => {
+      await refused(() => jsonClient().createTask({ namespace: NS, queue: "q", type: "t", payload: deepPayload(100) }), "CreateTask", "payload");
+    });
+    it("names the bad request of a batch that fails to decode", async () => {
+      const f = await refused(
+        () =>
+          baton.tasks.batchCreateTasks({
+            requests: [
+              { namespace: NS, queue: "good", type: "t" },
+              { namespace: NS, queue: "good", type: "t", payload: deepPayload(100) },
+            ],
+          }),
+        "BatchCreateTasks",
+        "requests[1].payload",
+      );
+      expect(f.fields).toEqual(["requests[1].payload"]);
     });
 
     it("refuses bad durations", async () => {

@@ -144,11 +144,9 @@ describe.each(backends)("wire protocols on %s", (backend) => {
     expect(body.code).toBe("invalid_argument");
   });
 
-  // KNOWN GAP (C2): Connect decodes the request before any interceptor runs, so
-  // the error interceptor never sees decode errors and they leave without an
-  // ErrorDetail. Fixing it needs a wrapper around the handler in server.ts.
-  // When that lands this test fails: turn `it.fails` into `it`.
-  it.fails("gives an undecodable JSON body an ErrorDetail with a contract too (C2)", async () => {
+  // Connect decodes the request before any interceptor runs; the protocol-error
+  // wrapper (server/src/http/protocol-errors.ts) gives decode errors their ErrorDetail.
+  it("gives an undecodable JSON body an ErrorDetail with a contract too (C2)", async () => {
     const { body } = await postGarbled();
     expect((body.details ?? []).map((d) => d.type)).toEqual(["baton.v1.ErrorDetail"]);
   });
