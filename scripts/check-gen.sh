@@ -14,7 +14,9 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/baton-check-gen.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
 # What generation reads, plus the tools by symlink.
-cp -R proto buf.yaml buf.gen.yaml buf.gen.grpc.yaml scripts "$scratch/"
+cp -R proto buf.yaml buf.gen.yaml buf.gen.grpc.yaml buf.gen.conformance.yaml scripts "$scratch/"
+mkdir -p "$scratch/conformance"
+cp -R conformance/proto "$scratch/conformance/"
 if [[ -f buf.lock ]]; then cp buf.lock "$scratch/"; fi
 mkdir -p "$scratch/gen/go"
 for f in gen/go/go.mod gen/go/go.sum; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates gen/ts, gen/go, gen/python and gen/descriptors from proto/ (and gRPC's
-# reflection and health .proto files from node_modules) with local plugins only.
+# reflection and health .proto files from node_modules, and the conformance suite's
+# schema in conformance/proto) with local plugins only.
 #
 # BATON_SKIP_SETUP=1 skips scripts/setup-tools.sh (scripts/check-gen.sh uses it
 # after running setup once itself).
@@ -38,6 +39,8 @@ buf generate
 
 # gRPC reflection and health (TS only): see buf.gen.grpc.yaml.
 buf generate --template buf.gen.grpc.yaml
+# The conformance suite's own schema (TS, Go, Python): see buf.gen.conformance.yaml.
+buf generate --template buf.gen.conformance.yaml
 # Baton's descriptors with their comments (source info) and imports, read at run
 # time by the surfaces that describe the API: gRPC reflection, /v1/schema,
 # /v1/tool and MCP (server/src/http/descriptors.ts).

@@ -49,7 +49,7 @@ export function workflowFromYaml(text: string, prefix = "yaml."): ParsedYaml {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
-      const at = e.linePos?.[0];
+      const at = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
       violations.push({ field: root, description: `is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${e.message.split("\n")[0]}` });
     }
     return { workflow: undefined, violations, locate: none };
