@@ -1,91 +1,61 @@
-/** Baton with TypeScript streaming workers (WorkerService.Connect through @baton/sdk). */
+/** Baton with TypeScript streaming workers (WorkerService.Connect through @baton/sdk), in the bench process. */
 import { Client, silentLogger, Worker } from "../../sdk/ts/src/index.js";
-import { startReplica, type Replica } from "../support/replica.js";
+import { BATON_VERSION, createNoopTasks, createOne, QUEUE, startReplicas } from "./baton-common.js";
+import { selfCpuMs } from "./proc.js";
 import { summarise } from "./stats.js";
-import type { BenchSettings, BenchSystem, ThroughputResult } from "./system.js";
+import { countdown, cpuMeter, measureLatency, nowMs, startTracker, type BenchSystem } from "./system.js";
 
 const WORKERS = 4;
 
-async function withReplica<T>(databaseUrl: string, natsUrl: string | undefined, run: (r: Replica) => Promise<T>): Promise<T> {
-  const replica = await startReplica({ databaseUrl, natsUrl });
-  try {
-    return await run(replica);
-  } finally {
-    await replica.stop();
-  }
-}
-
-function startWorkers(url: string, count: number, slotsEach: number, onStart: (id: string) => void): Worker[] {
-  return Array.from({ length: count }, (_, i) => {
-    const w = new Worker({ baseUrl: url, queues: ["bench"], workerId: `bench-${i}`, slots: slotsEach, logger: silentLogger });
-    w.handle("noop", (task) => {
-      onStart(task.id);
-      return {};
-    });
-    void w.run();
-    return w;
-  });
-}
-
-export function batonStream(natsUrl?: string): BenchSystem {
+export function batonStream(): BenchSystem {
   return {
-    name: "baton (TS streaming workers)",
-    describe: () => `Baton 0.1.0, ${WORKERS} @baton/sdk workers over WorkerService.Connect (gRPC h2c), one replica${natsUrl ? " + NATS" : ""}`,
+    name: "Baton, TS stream workers",
+    kind: "baton",
+    describe: (s) =>
+      `Baton ${BATON_VERSION} (\`baton serve\` under tsx, one replica, NATS bus, pool of 10 connections); ` +
+      `${WORKERS} @baton/sdk Workers in the bench process over WorkerService.Connect (gRPC, h2c), ${Math.ceil(s.concurrency / WORKERS)} slots each`,
 
-    async throughput(databaseUrl: string, s: BenchSettings): Promise<ThroughputResult> {
-      return withReplica(databaseUrl, natsUrl, async (replica) => {
-        const client = new Client({ baseUrl: replica.url });
-        for (let made = 0; made < s.throughputTasks; made += 500) {
-          const n = Math.min(500, s.throughputTasks - made);
-          await client.batchCreateTasks(Array.from({ length: n }, () => ({ queue: "bench", type: "noop" })));
-        }
-        let done = 0;
-        let resolveAll = () => {};
-        const all = new Promise<void>((r) => (resolveAll = r));
-        const started = performance.now();
-        const workers = startWorkers(replica.url, WORKERS, Math.ceil(s.concurrency / WORKERS), () => {});
-        for (const w of workers) w.on("completed", () => ++done === s.throughputTasks && resolveAll());
-        await all;
-        const seconds = (performance.now() - started) / 1000;
-        await Promise.all(workers.map((w) => w.stop({ graceMs: 1_000 })));
-        return { tasks: s.throughputTasks, seconds, tasksPerSecond: s.throughputTasks / seconds };
-      });
-    },
-
-    async latency(databaseUrl: string, s: BenchSettings) {
-      return withReplica(databaseUrl, natsUrl, async (replica) => {
-        const client = new Client({ baseUrl: replica.url });
-        const waiting = new Map<string, () => void>();
-        const early = new Set<string>();
-        const workers = startWorkers(replica.url, 1, Math.min(10, s.concurrency), (id) => {
-          const resolve = waiting.get(id);
-          if (resolve) resolve();
-          else early.add(id); // the handler started before createTask returned
-        });
-        await new Promise<void>((r) => workers[0]!.on("connected", () => r()));
-        const samples: number[] = [];
-        for (let i = 0; i < s.latencyTasks; i++) {
-          const t0 = performance.now();
-          let startedAt = 0;
-          let created = "";
-          const started = new Promise<void>((r) => {
-            const done = () => {
-              startedAt = performance.now();
-              r();
-            };
-            void client.createTask({ queue: "bench", type: "noop" }).then(({ task }) => {
-              created = task.id;
-              if (early.delete(created)) done();
-              else waiting.set(created, done);
+    async start(ctx) {
+      const replicas = await startReplicas(ctx, 1);
+      const url = replicas.urls[0]!;
+      const client = new Client({ baseUrl: url });
+      const tracker = startTracker();
+      let onCompleted = () => {};
+      let tracking = false;
+      let workers: Worker[] = [];
+      return {
+        async throughput() {
+          const n = ctx.settings.throughputTasks;
+          await createNoopTasks(client, n);
+          const all = countdown(n);
+          onCompleted = () => all.tick();
+          const cpu = cpuMeter(ctx, { server: replicas.cpuMs, workers: selfCpuMs });
+          const began = performance.now();
+          workers = Array.from({ length: WORKERS }, (_, i) => {
+            const w = new Worker({ baseUrl: url, queues: [QUEUE], workerId: `bench-${i}`, slots: Math.ceil(ctx.settings.concurrency / WORKERS), logger: silentLogger });
+            w.handle("noop", (task) => {
+              if (tracking) tracker.started(task.id, nowMs());
+              return {};
             });
+            w.on("completed", () => onCompleted());
+            void w.run();
+            return w;
           });
-          await started;
-          waiting.delete(created);
-          samples.push(startedAt - t0);
-        }
-        await Promise.all(workers.map((w) => w.stop({ graceMs: 1_000 })));
-        return summarise(samples);
-      });
+          await all.done;
+          const seconds = (performance.now() - began) / 1000;
+          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n) };
+        },
+        async latency() {
+          onCompleted = () => {};
+          tracking = true;
+          return summarise(await measureLatency(ctx.settings.latencyTasks, () => createOne(client), tracker));
+        },
+        async stop() {
+          await Promise.all(workers.map((w) => w.stop({ graceMs: 1_000 })));
+          client.close();
+          await replicas.stop();
+        },
+      };
     },
   };
 }

@@ -1,62 +1,262 @@
 /**
  * npm run bench [-- --smoke]
  *
- * Starts a local Postgres (and NATS), measures every system on it — each in its
- * own database, with the same task counts and concurrency — and prints one table.
- * The full run also writes docs/BENCHMARKS.md. --smoke uses tiny counts so the
- * harness is exercised inside `npm test` without timing anything that matters.
+ * Starts one local Postgres (and NATS) and measures every system on it, one after
+ * the other, each in its own database, with the same task counts and concurrency
+ * budget: Baton (TS stream, Go stream and unary workers; 1 and 2 replicas),
+ * graphile-worker (batched and defaults), pg-boss, River and a raw-SQL ceiling.
+ * Prints one report; the full run also writes docs/BENCHMARKS.md. --smoke uses
+ * tiny counts so every system is exercised end to end inside `npm test`
+ * without timing anything that matters.
+ *
+ * For work on one system: --only=<substring of system names, comma-separated>
+ * and --tasks=<burn-down count>; such a partial run writes nothing.
  */
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import postgres from "postgres";
 import { createDatabaseAt } from "../support/pg-admin.js";
 import { startNats } from "../support/nats.js";
 import { startPostgres } from "../support/postgres.js";
+import { measureIdleStreams, STREAMS_PER_CONNECTION, type IdleMemory } from "./baton-idle.js";
+import { batonGo } from "./baton-go.js";
 import { batonStream } from "./baton-stream.js";
-import { fmtMs, fmtRate } from "./stats.js";
-import type { BenchSettings, BenchSystem } from "./system.js";
+import { batonUnary } from "./baton-unary.js";
+import { ceiling } from "./ceiling.js";
+import { run } from "./child.js";
+import { GRAPHILE_VERSION, graphile } from "./graphile.js";
+import { PGBOSS_VERSION, pgBoss } from "./pgboss.js";
+import { treeCpuMs } from "./proc.js";
+import { RIVER_VERSION, river } from "./river.js";
+import { fmtCpu, fmtMs, fmtRate, fmtRatio, type LatencySummary } from "./stats.js";
+import type { BenchContext, BenchSettings, BenchSystem, ThroughputResult } from "./system.js";
 
 const smoke = process.argv.includes("--smoke");
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const only = flag("only")?.split(",").map((s) => s.toLowerCase());
 const settings: BenchSettings = smoke
-  ? { throughputTasks: 200, latencyTasks: 20, concurrency: 8 }
-  : { throughputTasks: 20_000, latencyTasks: 1_000, concurrency: 200 };
+  ? { throughputTasks: 200, latencyTasks: 10, concurrency: 8, idleStreams: 100, smoke }
+  : { throughputTasks: 100_000, latencyTasks: 1_000, concurrency: 200, idleStreams: 10_000, smoke };
+if (flag("tasks")) settings.throughputTasks = Number(flag("tasks"));
+if (flag("latency-tasks")) settings.latencyTasks = Number(flag("latency-tasks"));
+if (flag("streams")) settings.idleStreams = Number(flag("streams"));
+const partial = only !== undefined || flag("tasks") !== undefined || flag("latency-tasks") !== undefined || flag("streams") !== undefined;
 
-const postgres = await startPostgres({ settings: { synchronous_commit: "on", fsync: "on" } });
-const nats = await startNats({ jetstream: false });
-const rows: string[][] = [];
-const details: string[] = [];
-try {
-  const systems: BenchSystem[] = [batonStream(nats.url)];
-  let n = 0;
-  for (const system of systems) {
-    details.push(`- **${system.name}**: ${system.describe()}`);
-    const tp = await system.throughput(await createDatabaseAt(postgres.url, `bench_tp_${n}`), settings);
-    const lat = await system.latency(await createDatabaseAt(postgres.url, `bench_lat_${n++}`), settings);
-    rows.push([system.name, fmtRate(tp.tasksPerSecond), fmtMs(lat.p50), fmtMs(lat.p95), fmtMs(lat.p99), fmtMs(lat.max)]);
-    console.error(`bench: ${system.name} done`);
-  }
-} finally {
-  await Promise.allSettled([postgres.destroy(), nats.destroy()]);
+const log = (msg: string) => console.error(`bench: ${msg}`);
+const startedAt = new Date();
+const load = () => loadavg().map((l) => l.toFixed(2)).join(", ");
+const loadAtStart = load();
+
+interface Row {
+  system: BenchSystem;
+  tp?: ThroughputResult;
+  lat?: LatencySummary;
+  error?: string;
+  /** The error came from prepare(): the system could not be installed here. */
+  notInstalled?: boolean;
 }
 
-const header = ["system", `tasks/s (${settings.throughputTasks.toLocaleString("en-US")} no-op burn-down)`, "create→start p50 ms", "p95", "p99", "max"];
-const table = [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
-const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, Postgres 15 (fsync on)`;
-const report = [
-  "# Benchmarks",
-  "",
-  "<!-- Written by `npm run bench`; numbers from the last full run on the machine below. -->",
-  "",
-  `Machine: ${machine}. Concurrency budget: ${settings.concurrency} handler slots. Latency: ${settings.latencyTasks} tasks created one at a time, each awaited until its handler starts.`,
-  "",
-  table,
-  "",
-  "Systems and settings:",
-  "",
-  ...details,
-  "",
-].join("\n");
+const systems: BenchSystem[] = [
+  ceiling(),
+  batonStream(),
+  batonGo(1),
+  batonUnary(),
+  batonGo(2),
+  graphile(true),
+  graphile(false),
+  pgBoss(),
+  river(),
+].filter((s) => !only || only.some((o) => s.name.toLowerCase().includes(o)));
+const measureIdle = !only || only.includes("idle");
+const rows: Row[] = systems.map((system) => ({ system }));
+let idle: IdleMemory | undefined;
+let idleError: string | undefined;
+let versions: Record<string, string> = {};
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n").slice(0, 6).join(" / ");
+
+log(`${smoke ? "smoke run" : "full run"}: ${settings.throughputTasks} tasks burn-down, ${settings.latencyTasks} latency tasks, concurrency ${settings.concurrency}; load average ${loadAtStart}`);
+const [postgresServer, nats, prepared] = await Promise.all([
+  // fsync on: commits wait for the WAL flush, as in production (the data dir is on tmpfs here, so a flush is cheap).
+  startPostgres({ settings: { synchronous_commit: "on", fsync: "on" } }),
+  startNats({ jetstream: false }),
+  // Builds (Go programs) while the servers start; a system that cannot be prepared is reported, not fatal.
+  Promise.all(systems.map((s) => (s.prepare?.() ?? Promise.resolve()).then(() => undefined, (err: unknown) => message(err)))),
+]);
+try {
+  versions = await collectVersions(postgresServer.url);
+  const pgPid = postgresServer.pid!;
+  let n = 0;
+  const context = async (): Promise<BenchContext> => ({
+    databaseUrl: await createDatabaseAt(postgresServer.url, `bench_${n++}`),
+    settings,
+    postgresCpuMs: () => treeCpuMs(pgPid),
+    natsUrl: nats.url,
+    log,
+  });
+  for (const [i, row] of rows.entries()) {
+    if (prepared[i]) {
+      row.error = prepared[i];
+      row.notInstalled = true;
+      log(`${row.system.name}: cannot run: ${row.error}`);
+      continue;
+    }
+    const t0 = performance.now();
+    try {
+      const running = await row.system.start(await context());
+      try {
+        row.tp = await running.throughput();
+        if (running.latency) row.lat = await running.latency();
+      } finally {
+        await running.stop();
+      }
+      log(`${row.system.name}: ${fmtRate(row.tp.tasksPerSecond)} tasks/s, p50 ${row.lat ? fmtMs(row.lat.p50) : "n/a"} ms (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+    } catch (err) {
+      row.error = message(err);
+      log(`${row.system.name}: failed: ${row.error}`);
+    }
+  }
+  if (measureIdle) {
+    try {
+      idle = await measureIdleStreams(await context());
+      log(`idle streams: ${idle.streams} → ${idle.withStreamsMiB.toFixed(0)} MiB`);
+    } catch (err) {
+      idleError = message(err);
+      log(`idle streams failed: ${idleError}`);
+    }
+  }
+} finally {
+  await Promise.allSettled([postgresServer.destroy(), nats.destroy()]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+const report = render();
 console.log(report);
-if (!smoke) await writeFile(resolve(import.meta.dirname, "../../docs/BENCHMARKS.md"), report);
+if (!smoke && !partial) await writeFile(resolve(import.meta.dirname, "../../docs/BENCHMARKS.md"), report);
+// A peer that cannot be installed here (no network, no Go) is reported, not a failure of the smoke
+// run; anything that was installed but then failed is.
+const failed = rows.filter((r) => r.error && !(r.notInstalled && r.system.kind === "peer")).map((r) => r.system.name);
+if (smoke && (failed.length > 0 || idleError !== undefined)) {
+  console.error(`bench smoke: failed: ${[...failed, ...(idleError ? ["idle streams"] : [])].join(", ")}`);
+  process.exit(1);
+}
 // Workers' timers and sockets may linger after stop(); the report is out.
 process.exit(0);
+
+async function collectVersions(adminUrl: string): Promise<Record<string, string>> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const pg = (await sql`SHOW server_version`)[0]!.server_version as string;
+  await sql.end();
+  const out = async (cmd: string, args: string[]) =>
+    (await run(cmd, args).then(({ stdout, stderr }) => (stdout || stderr).trim(), () => "unknown")).split("\n")[0]!;
+  return {
+    Node: process.version,
+    Go: (await out("go", ["env", "GOVERSION"])) ?? "unknown",
+    PostgreSQL: pg,
+    "nats-server": await out("/usr/sbin/nats-server", ["--version"]),
+    "graphile-worker": GRAPHILE_VERSION,
+    "pg-boss": PGBOSS_VERSION,
+    River: RIVER_VERSION,
+  };
+}
+
+function render(): string {
+  const count = (n: number) => n.toLocaleString("en-US");
+  const byName = (name: string) => rows.find((r) => r.system.name === name);
+  const ceilingRow = rows.find((r) => r.system.kind === "ceiling");
+  const ceilingRate = ceilingRow?.tp?.tasksPerSecond;
+
+  const table = (header: string[], body: string[][]) =>
+    [header, header.map(() => "---"), ...body].map((r) => `| ${r.join(" | ")} |`).join("\n");
+
+  const main = table(
+    ["system", "tasks/s", "÷ ceiling", "create→start p50 ms", "p95", "p99", "max", "Postgres CPU µs/task", "server CPU µs/task", "worker CPU µs/task"],
+    rows.map((r) => {
+      if (r.error) return [r.system.name, `could not run: ${r.error}`, "", "", "", "", "", "", "", ""];
+      const lat = r.lat;
+      const na = lat ? undefined : "n/a";
+      return [
+        r.system.name,
+        fmtRate(r.tp!.tasksPerSecond),
+        r.system.kind === "ceiling" ? "1" : fmtRatio(r.tp!.tasksPerSecond, ceilingRate).replace("×", ""),
+        na ?? fmtMs(lat!.p50),
+        na ?? fmtMs(lat!.p95),
+        na ?? fmtMs(lat!.p99),
+        na ?? fmtMs(lat!.max),
+        fmtCpu(r.tp!.cpu.postgres),
+        fmtCpu(r.tp!.cpu.server),
+        fmtCpu(r.tp!.cpu.workers),
+      ];
+    }),
+  );
+
+  // Baton's ratios: tasks/s (higher is better for Baton when > 1) and latency (lower is better for Baton when < 1).
+  const batonRows = rows.filter((r) => r.system.kind === "baton" && r.tp && r.lat);
+  const others = rows.filter((r) => r.system.kind !== "baton" && r.tp);
+  const ratios = table(
+    ["Baton ÷ …", ...others.map((o) => o.system.name)],
+    batonRows.flatMap((b) => [
+      [`${b.system.name}: tasks/s`, ...others.map((o) => fmtRatio(b.tp!.tasksPerSecond, o.tp!.tasksPerSecond))],
+      [`${b.system.name}: p50 latency`, ...others.map((o) => fmtRatio(b.lat!.p50, o.lat?.p50))],
+      [`${b.system.name}: p99 latency`, ...others.map((o) => fmtRatio(b.lat!.p99, o.lat?.p99))],
+    ]),
+  );
+
+  const one = byName("Baton, Go stream workers")?.tp;
+  const two = rows.find((r) => r.system.name.startsWith("Baton, Go stream workers, 2"))?.tp;
+  const baton = table(
+    ["Baton figure", "value"],
+    [
+      ["tasks/s, 1 replica (Go stream workers)", one ? fmtRate(one.tasksPerSecond) : "n/a"],
+      ["tasks/s, 2 replicas on the same Postgres (NATS between them)", two ? `${fmtRate(two.tasksPerSecond)} (${fmtRatio(two.tasksPerSecond, one?.tasksPerSecond)} of 1 replica)` : "n/a"],
+      ["RSS of one idle replica (server process)", idle ? `${idle.baselineMiB.toFixed(0)} MiB` : `n/a${idleError ? `: ${idleError}` : ""}`],
+      [
+        `RSS with ${count(settings.idleStreams)} idle worker streams (${STREAMS_PER_CONNECTION} per HTTP/2 connection)`,
+        idle ? `${idle.withStreamsMiB.toFixed(0)} MiB (+${idle.perStreamKiB.toFixed(1)} KiB per stream; opened in ${idle.openSeconds.toFixed(1)} s)` : "n/a",
+      ],
+    ],
+  );
+
+  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown"}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM`;
+  const failures = [
+    ...rows.filter((r) => r.error).map((r) => `- **${r.system.name}** could not run here: ${r.error}`),
+    ...(idleError ? [`- **idle streams**: ${idleError}`] : []),
+  ];
+  return [
+    "# Benchmarks",
+    "",
+    "<!-- Written by `npm run bench` (test/bench/run.ts); numbers from the last full run, on the machine below. -->",
+    "",
+    `Run ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC${smoke ? " (**smoke run: tiny counts, the numbers mean nothing**)" : ""} on ${machine}. ` +
+      `Load average (1, 5, 15 min) ${loadAtStart} at the start, ${load()} at the end: ` +
+      "the machine is shared, so other work competes for the same cores and every figure is noisy.",
+    "",
+    `Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
+    "",
+    "Method: one PostgreSQL server (test/support/postgres.ts: fsync on, synchronous_commit on, data on tmpfs, shared_buffers 128MB), " +
+      "every system in its own database on it, one system at a time, each with the same concurrency budget of " +
+      `${settings.concurrency} handler slots (River excepted: see below). The bench process, the Baton replicas, the workers and Postgres share the machine's cores.`,
+    "",
+    `- **Throughput**: ${count(settings.throughputTasks)} no-op tasks are created first, then the workers start; tasks/s is tasks ÷ time from starting the workers to the last completion being committed.`,
+    `- **Latency**: then, on the same database and workers, ${count(settings.latencyTasks)} tasks created one at a time, each awaited until its handler starts: create→start is from just before the create call to the handler's first line.`,
+    "- **CPU µs/task**: user + system CPU during the burn-down ÷ tasks, from /proc/<pid>/stat: Postgres is the postmaster and every backend (including those that exited);" +
+      " server is the Baton replica process(es); worker is the process running the handlers (for systems in the bench process, the whole bench process).",
+    "- **÷ ceiling**: tasks/s as a fraction of the raw-SQL ceiling's.",
+    "",
+    main,
+    "",
+    "Baton's ratios to each peer and to the ceiling (tasks/s: above 1× Baton is faster; latency: below 1× Baton is faster):",
+    "",
+    ratios,
+    "",
+    baton,
+    "",
+    "Systems and settings:",
+    "",
+    ...rows.map((r) => `- **${r.system.name}**: ${r.system.describe(settings)}.${r.system.latencyNote ? ` Latency n/a: ${r.system.latencyNote}.` : ""}`),
+    `- **idle streams**: \`batonbench idle\` (test/bench/go) opens ${count(settings.idleStreams)} WorkerService.Connect streams to a fresh replica, ${STREAMS_PER_CONNECTION} per HTTP/2 connection: Hello (1 slot, queue idle), Welcome, then an empty WorkerHeartbeat per interval; VmRSS of the server's node process (not its tsx wrapper) before and 3 s after the last Welcome.`,
+    ...(failures.length > 0 ? ["", "Not measured:", "", ...failures] : []),
+    "",
+  ].join("\n");
+}

@@ -19,3 +19,11 @@ export function summarise(samplesMs: number[]): LatencySummary {
 
 export const fmtMs = (ms: number) => (Number.isNaN(ms) ? "n/a" : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 export const fmtRate = (r: number) => (Number.isNaN(r) ? "n/a" : Math.round(r).toLocaleString("en-US"));
+/** CPU per task, given in ms, shown in µs. */
+export const fmtCpu = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? "–" : `${Math.round(ms * 1000).toLocaleString("en-US")}`);
+/** a ÷ b as "0.42×". */
+export function fmtRatio(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "n/a";
+  const r = a / b;
+  return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toFixed(2)}×`;
+}

@@ -1,0 +1,62 @@
+/** What the Baton systems share: replicas as processes, task creation, CPU of the servers. */
+import { join, resolve } from "node:path";
+import { Client } from "../../sdk/ts/src/index.js";
+import { startReplica, type Replica } from "../support/replica.js";
+import { run } from "./child.js";
+import { treeCpuMs } from "./proc.js";
+import type { BenchContext } from "./system.js";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const QUEUE = "bench";
+export const BATON_VERSION = "0.1.0";
+
+export interface Replicas {
+  list: Replica[];
+  urls: string[];
+  /** CPU ms of every replica process so far (the tsx wrapper and the node server under it). */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+export async function startReplicas(ctx: BenchContext, count: number): Promise<Replicas> {
+  const list = await Promise.all(Array.from({ length: count }, () => startReplica({ databaseUrl: ctx.databaseUrl, natsUrl: ctx.natsUrl })));
+  return {
+    list,
+    urls: list.map((r) => r.url),
+    cpuMs: () => treeCpuMs(...list.map((r) => r.process.pid!)),
+    async stop() {
+      await Promise.all(list.map((r) => r.stop()));
+    },
+  };
+}
+
+/** Creates `n` no-op tasks in batches of 500, two batches in flight. */
+export async function createNoopTasks(client: Client, n: number): Promise<void> {
+  const batches: number[] = [];
+  for (let made = 0; made < n; made += 500) batches.push(Math.min(500, n - made));
+  const next = async (): Promise<void> => {
+    for (let size = batches.shift(); size !== undefined; size = batches.shift()) {
+      await client.batchCreateTasks(Array.from({ length: size }, () => ({ queue: QUEUE, type: "noop" })));
+    }
+  };
+  await Promise.all([next(), next()]);
+}
+
+/** Creates one task; resolves with its id. */
+export async function createOne(client: Client): Promise<string> {
+  const { task } = await client.createTask({ queue: QUEUE, type: "noop" });
+  return task.id;
+}
+
+const GO_BIN = join(ROOT, ".tools/bench/batonbench");
+
+/** Builds test/bench/go into .tools/bench/batonbench (quick when Go's build cache is warm). */
+export async function buildGoBench(): Promise<string> {
+  try {
+    await run("go", ["build", "-o", GO_BIN, "."], { cwd: join(ROOT, "test/bench/go"), env: { ...process.env, GOTOOLCHAIN: "local" } });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`go build of test/bench/go failed: ${(e.stderr || e.message).trim()}`);
+  }
+  return GO_BIN;
+}
