@@ -73,14 +73,14 @@ export function stepEventOf(step: string, task: TaskRow): RunInputEvent | undefi
         kind: "task_failed",
         step,
         error: task.last_error ?? { type: "dead_letter", message: task.terminal_reason, nonRetryable: true },
-        reason: `task ${task.id} dead-lettered: ${task.terminal_reason || task.last_error?.message || "no reason given"}`,
+        reason: [task.terminal_reason || "dead-lettered", task.last_error?.message].filter(Boolean).join(": "),
       };
     case "cancelled":
       return {
         kind: "task_failed",
         step,
         error: { type: "cancelled", message: task.terminal_reason || "task cancelled", nonRetryable: true },
-        reason: `task ${task.id} cancelled: ${task.terminal_reason || "no reason given"}`,
+        reason: `its task was cancelled: ${task.terminal_reason || "no reason given"}`,
       };
     default:
       return undefined;
