@@ -15,6 +15,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { resolve } from "node:path";
 import pino from "pino";
 import { startServer } from "./server.js";
+import { addWorkflowCommands } from "./cli/workflow-command.js"; // issue 8
 import { installDriverCrashGuard } from "./store/driver-crash-guard.js";
 
 /** A whole number from the environment, or undefined (the server's default) when unset or malformed. */
@@ -70,5 +71,7 @@ program
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
   });
+
+addWorkflowCommands(program); // issue 8: baton workflow put FILE.yaml --server URL
 
 await program.parseAsync();

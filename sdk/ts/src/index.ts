@@ -12,6 +12,9 @@ export type {
   ListTasksInput,
 } from "./client.js";
 export type { WatchOptions, WatchTasksInput } from "./watch.js";
+// Workflows (issue 8): definitions (also as YAML), runs, approvals.
+export { WorkflowClient } from "./workflow.js";
+export type { PutWorkflowResult, StartRunInput, WorkflowInput } from "./workflow.js";
 export type { HttpVersion, Protocol } from "./transport.js";
 
 export { BatonError, Code, NonRetryableError, RetryableError, TaskAbortedError } from "./errors.js";
@@ -32,5 +35,7 @@ export { SDK_NAME, SDK_VERSION } from "./version.js";
 export { TaskEventType, TaskState, AttemptOutcome } from "../../../gen/ts/baton/v1/task_pb.js";
 export type { Attempt, Lease, Task, TaskError, TaskEvent } from "../../../gen/ts/baton/v1/task_pb.js";
 export type { AgentContract, ErrorDetail } from "../../../gen/ts/baton/v1/contract_pb.js";
+export { RunEventType, RunState, StepState } from "../../../gen/ts/baton/v1/workflow_pb.js";
+export type { Run, RunEvent, RunStep, Workflow } from "../../../gen/ts/baton/v1/workflow_pb.js";
 // Duration and Timestamp helpers for CreateTaskInput's retry policy, timeouts and scheduled time.
 export { durationFromMs, durationMs, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";

@@ -7,8 +7,9 @@ import { Violations } from "./validation.js";
 
 type StepInit = MessageInitShape<typeof StepSchema>;
 type EdgeInit = MessageInitShape<typeof EdgeSchema>;
-const step = (name: string, extra: Partial<StepInit> = {}): StepInit => ({ name, taskType: "t", queue: "q", ...extra });
-const edge = (fromStep: string, toStep: string, extra: Partial<EdgeInit> = {}): EdgeInit => ({ fromStep, toStep, ...extra });
+// Test shorthand: extra fields are checked by create() at run time.
+const step = (name: string, extra: Record<string, unknown> = {}) => ({ name, taskType: "t", queue: "q", ...extra }) as StepInit;
+const edge = (fromStep: string, toStep: string, extra: Record<string, unknown> = {}) => ({ fromStep, toStep, ...extra }) as EdgeInit;
 
 function defOf(steps: StepInit[], edges: EdgeInit[] = []): WorkflowDef {
   const v = new Violations();
