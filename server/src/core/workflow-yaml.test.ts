@@ -100,3 +100,20 @@ spec:
     expect(durationSeconds("1 h")).toBeUndefined();
   });
 });
+
+describe("docs/WORKFLOWS.md", () => {
+  it("its YAML example is a valid workflow", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { analyseWorkflow } = await import("./workflow-analysis.js");
+    const { workflowDefFromSpec } = await import("./workflow-def.js");
+    const { Violations } = await import("./validation.js");
+    const doc = await readFile(new URL("../../../docs/WORKFLOWS.md", import.meta.url), "utf8");
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const parsed = workflowFromYaml(yaml);
+    expect(parsed.violations).toEqual([]);
+    const v = new Violations();
+    const def = workflowDefFromSpec(parsed.workflow!.spec, v, "spec.");
+    expect([...v.list, ...analyseWorkflow(def)]).toEqual([]);
+    expect(def.steps.map((s) => s.name)).toContain("send-invoice");
+  });
+});
