@@ -38,6 +38,8 @@ export async function claimTasks(engine: Engine, params: ClaimParams, waitMs: nu
         // Wake when the next delayed task of the queue is due, not a poll interval later.
         const next = await taskNextScheduledAt(engine.sql, params.namespace, params.queue);
         const dueInMs = next ? Math.max(1, next.getTime() - Date.now() + 1) : POLL_INTERVAL_MS;
+        // A wake-up that arrived during that query found no waiter: claim again at once.
+        if (woken) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, Math.min(remaining, POLL_INTERVAL_MS, dueInMs));
           signal.addEventListener("abort", done, { once: true });
