@@ -6,7 +6,6 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
 
 export interface Replica {
   url: string;
@@ -24,11 +23,15 @@ export interface ReplicaOptions {
   port?: number;
   dataDir?: string;
   env?: Record<string, string>;
+  /** Every line the server writes (its JSON log on stdout, anything on stderr), e.g. to keep a log file. */
+  onLine?: (line: string) => void;
 }
 
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "baton-replica-")));
-  const child = spawn(TSX, [join(ROOT, "server/src/main.ts"), "serve", "--port", String(opts.port ?? 0), "--data-dir", dataDir], {
+  // node --import tsx, not the tsx CLI: the CLI runs the server in a child process,
+  // so SIGKILL would kill only the CLI and leave the server running as an orphan.
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "server/src/main.ts"), "serve", "--port", String(opts.port ?? 0), "--data-dir", dataDir], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -38,14 +41,19 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       // The "baton listening" line is how this helper learns the port: never filter it out.
       LOG_LEVEL: "info",
     },
-    stdio: ["ignore", "pipe", process.env.BATON_TEST_LOG ? "inherit" : "ignore"],
+    stdio: ["ignore", "pipe", opts.onLine ? "pipe" : process.env.BATON_TEST_LOG ? "inherit" : "ignore"],
   });
   const exited = new Promise<void>((res) => child.once("exit", () => res()));
+  if (opts.onLine && child.stderr) createInterface({ input: child.stderr }).on("line", opts.onLine);
   const port = await new Promise<number>((res, reject) => {
-    const timer = setTimeout(() => reject(new Error("replica did not start within 30s")), 30_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("replica did not start within 30s"));
+    }, 30_000);
     child.once("exit", (code) => reject(new Error(`replica exited with ${code} before listening`)));
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
+      opts.onLine?.(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; port?: number };
         if (entry.msg === "baton listening" && entry.port) {
