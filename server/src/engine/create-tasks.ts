@@ -5,6 +5,7 @@ import { taskAction } from "../core/contract.js";
 import type { TaskSpec } from "../core/task-spec.js";
 import { taskGetByIdempotencyKeys, taskInsertMany } from "../store/tasks.js";
 import type { TaskRow } from "../store/task-row.js";
+import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";
 
 export interface CreateInput {
@@ -25,7 +26,12 @@ export interface CreateOutcome {
  * batch with ALREADY_EXISTS when it does not (I1).
  */
 export async function createTasks(engine: Engine, inputs: CreateInput[]): Promise<CreateOutcome[]> {
-  const outcomes = await engine.sql.begin(async (tx) => {
+  // Without idempotency keys the insert is the only statement, atomic on its own:
+  // no BEGIN/COMMIT round trips around it.
+  const keyed = inputs.some((i) => i.spec.idempotencyKey !== null);
+  const transaction = <T>(body: (tx: Queryable) => Promise<T>): Promise<T> =>
+    keyed ? (engine.sql.begin(body) as Promise<T>) : body(engine.sql);
+  const outcomes = await transaction(async (tx) => {
     const fresh = inputs.map((i) => ({ ...i.spec, id: uuidv7(), requestHash: i.requestHash }));
     const inserted = await taskInsertMany(tx, fresh);
     const byId = new Map(inserted.map((r) => [r.id, r]));
