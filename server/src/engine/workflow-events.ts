@@ -5,7 +5,7 @@
  * WatchRun hub hears it. Poked after commits that wrote run events, and
  * once per interval to catch events whose writer died before poking.
  */
-import { runEventSequence } from "../store/workflows.js";
+import { runEventSequence, runEventsWaiting } from "../store/workflows.js";
 import type { Engine } from "./engine.js";
 
 /** Run events were sequenced; the payload is the highest cursor as decimal text. */
@@ -33,6 +33,8 @@ export function startRunEventSequencer(engine: Engine, intervalMs: number): RunE
       again = false;
       try {
         let max: bigint | undefined;
+        // One cheap read when idle, instead of a transaction with an advisory lock.
+        if (!(await runEventsWaiting(engine.sql))) continue;
         for (let batch = await runEventSequence(engine.sql); batch !== undefined; batch = await runEventSequence(engine.sql)) max = batch;
         if (max !== undefined) engine.bus.publish(RUN_EVENTS_SEQUENCED_SUBJECT, new TextEncoder().encode(max.toString()));
       } catch (err) {

@@ -18,6 +18,7 @@ import {
   runStepsStuck,
   taskCancelDone,
   taskCancelForRun,
+  workflowSweepProbe,
 } from "../store/workflows.js";
 import type { Engine } from "./engine.js";
 import { advanceRun, WorkflowEffects } from "./workflow-exec.js";
@@ -26,24 +27,27 @@ import { afterTaskTransitions } from "./workflow-hooks.js";
 const BATCH = 100;
 
 export async function workflowSweepOnce(engine: Engine, now: Date | null = null): Promise<void> {
-  const effects = new WorkflowEffects();
-  await engine.sql.begin(async (tx) => {
-    for (const run of await runLockTimedOut(tx, now, BATCH)) {
-      const def = workflowDefFromStored(run.spec);
-      const limit = def.runTimeoutMs === null ? "its run_timeout" : `its run_timeout of ${formatMs(def.runTimeoutMs)}`;
-      await advanceRun(tx, run, { kind: "end", state: "timed_out", reason: `the run did not finish within ${limit}` }, effects, def);
-    }
-  });
-  effects.publish(engine);
+  const work = await workflowSweepProbe(engine.sql, now);
+  if (work.timed_out) {
+    const effects = new WorkflowEffects();
+    await engine.sql.begin(async (tx) => {
+      for (const run of await runLockTimedOut(tx, now, BATCH)) {
+        const def = workflowDefFromStored(run.spec);
+        const limit = def.runTimeoutMs === null ? "its run_timeout" : `its run_timeout of ${formatMs(def.runTimeoutMs)}`;
+        await advanceRun(tx, run, { kind: "end", state: "timed_out", reason: `the run did not finish within ${limit}` }, effects, def);
+      }
+    });
+    effects.publish(engine);
+  }
 
-  const stuck = await runStepsStuck(engine.sql, BATCH);
+  const stuck = work.stuck ? await runStepsStuck(engine.sql, BATCH) : [];
   if (stuck.length > 0) {
     const repaired = new WorkflowEffects();
     await engine.sql.begin((tx) => afterTaskTransitions(tx, stuck, repaired));
     repaired.publish(engine);
   }
 
-  const pending = await runStepsCancelPending(engine.sql, BATCH);
+  const pending = work.cancel_pending ? await runStepsCancelPending(engine.sql, BATCH) : [];
   for (const runId of new Set(pending.map((p) => p.run_id))) {
     const cancels = new WorkflowEffects();
     await engine.sql.begin(async (tx) => {

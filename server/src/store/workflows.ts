@@ -322,6 +322,18 @@ export async function runStepsStuck(sql: Queryable, limit: number): Promise<(Tas
     LIMIT ${limit}`;
 }
 
+/** WorkflowSweepProbe: which sweep passes have work, in one round trip (most ticks have none). */
+export async function workflowSweepProbe(sql: Queryable, now: Date | null): Promise<{ timed_out: boolean; stuck: boolean; cancel_pending: boolean }> {
+  const rows = await sql<{ timed_out: boolean; stuck: boolean; cancel_pending: boolean }[]>`
+    SELECT
+      EXISTS (SELECT 1 FROM baton_workflow_runs
+              WHERE state = 'running' AND deadline_at <= coalesce(${now}::timestamptz, now())) AS timed_out,
+      EXISTS (SELECT 1 FROM baton_workflow_run_steps s JOIN baton_tasks t ON t.id = s.task_id
+              WHERE s.state = 'running' AND t.state IN ('completed', 'dead_letter', 'cancelled')) AS stuck,
+      EXISTS (SELECT 1 FROM baton_workflow_run_steps WHERE cancel_pending) AS cancel_pending`;
+  return rows[0]!;
+}
+
 /** RunStepsCancelPending: steps whose task a run still has to cancel. */
 export async function runStepsCancelPending(sql: Queryable, limit: number): Promise<{ run_id: string; name: string; task_id: string; reason: string }[]> {
   return sql<{ run_id: string; name: string; task_id: string; reason: string }[]>`
@@ -393,6 +405,12 @@ export interface RunEventRow {
   type: RunEventName;
   snapshot: { run: RunRow; step: StepStatus | null };
   created_at: Date;
+}
+
+/** RunEventsWaiting: whether any run event awaits its cursor (a cheap check before sequencing). */
+export async function runEventsWaiting(sql: Queryable): Promise<boolean> {
+  const rows = await sql<{ waiting: boolean }[]>`SELECT EXISTS (SELECT 1 FROM baton_workflow_run_events WHERE cursor IS NULL) AS waiting`;
+  return rows[0]!.waiting;
 }
 
 /** RunEventSequence: stamps committed, unsequenced run events in id order (as eventSequence does for tasks). */

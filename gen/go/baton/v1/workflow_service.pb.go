@@ -890,7 +890,7 @@ func (x *ListRunsRequest) GetPageToken() string {
 // ListRuns output.
 type ListRunsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Without steps and spec (use GetRun for them).
+	// Without steps, spec and input (use GetRun for them).
 	Runs []*Run `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
 	// Empty on the last page.
 	NextPageToken string         `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`

@@ -478,7 +478,7 @@ export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
  */
 export type ListRunsResponse = Message<"baton.v1.ListRunsResponse"> & {
   /**
-   * Without steps and spec (use GetRun for them).
+   * Without steps, spec and input (use GetRun for them).
    *
    * @generated from field: repeated baton.v1.Run runs = 1;
    */
