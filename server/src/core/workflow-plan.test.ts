@@ -107,6 +107,23 @@ describe("run state machine", () => {
     expect(sim.done("j").end!.state).toBe("succeeded");
   });
 
+  it("a quorum with remaining: let_finish leaves the other parents running; their outcome changes nothing for it", () => {
+    const def = defOf(
+      [step("p1"), step("p2"), step("j", { join: { quorumCount: 1 } }), step("after-p2")],
+      [edge("p1", "j"), edge("p2", "j"), edge("p2", "after-p2")],
+    );
+    const sim = new Sim(def);
+    sim.on({ kind: "start" });
+    const p = sim.done("p1");
+    expect(sim.started(p)).toEqual(["j"]);
+    expect(p.cancel).toEqual([]);
+    expect(sim.state()).toMatchObject({ p2: "running", j: "running" });
+    const joinBefore = JSON.stringify(sim.steps.find((s) => s.name === "j")!.join);
+    const q = sim.done("p2", { late: true });
+    expect(sim.started(q)).toEqual(["after-p2"]);
+    expect(JSON.stringify(sim.steps.find((s) => s.name === "j")!.join)).toBe(joinBefore);
+  });
+
   it("a quorum that can no longer be met skips the step; percent rounds up", () => {
     const def = defOf(
       [step("p1", { onFailure: { action: FailureAction.CONTINUE } }), step("p2", { onFailure: { action: FailureAction.CONTINUE } }), step("p3"), step("j", { join: { quorumPercent: 60 } })],
