@@ -98,7 +98,8 @@ type RetryPolicy struct {
 	Multiplier float64
 	// MaxBackoff caps one delay (0..24h; at least InitialBackoff).
 	MaxBackoff time.Duration
-	// Jitter is the fraction of each delay that is randomised (0..1).
+	// Jitter is the fraction of each delay that is randomised (0..1); 0 leaves
+	// the server's default (0.2).
 	Jitter float64
 	// NonRetryableErrorTypes are error types that go straight to DEAD_LETTER.
 	NonRetryableErrorTypes []string
@@ -155,6 +156,14 @@ func durationOrNil(d time.Duration) *durationpb.Duration {
 	return durationpb.New(d)
 }
 
+// jitterOrNil sends RetryPolicy.jitter only when set: unset takes the default.
+func jitterOrNil(j float64) *float64 {
+	if j == 0 {
+		return nil
+	}
+	return &j
+}
+
 func timeOrNil(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {
 		return nil
@@ -185,7 +194,7 @@ func (s *TaskSpec) request() (*batonv1.CreateTaskRequest, error) {
 			InitialBackoff:         durationOrNil(p.InitialBackoff),
 			Multiplier:             p.Multiplier,
 			MaxBackoff:             durationOrNil(p.MaxBackoff),
-			Jitter:                 p.Jitter,
+			Jitter:                 jitterOrNil(p.Jitter),
 			NonRetryableErrorTypes: p.NonRetryableErrorTypes,
 		}
 	}
