@@ -4,7 +4,6 @@ import { batonError, leaseStale, taskNotFound } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import {
   attemptGetByLease,
-  taskComplete,
   taskEndAttempt,
   taskGetById,
   taskGetByIdForUpdate,
@@ -14,6 +13,7 @@ import {
 import type { StoredError, TaskRow } from "../store/task-row.js";
 import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";
+import { completeBatched } from "./complete-batcher.js";
 import { afterTaskTransitions, completeStepTask, WorkflowEffects } from "./workflow-hooks.js"; // issue 8: workflows
 
 /** Heartbeat (L2): the new deadline and whether cancellation was requested. */
@@ -25,7 +25,7 @@ export async function heartbeat(engine: Engine, taskId: string, leaseId: string)
 
 /** CompleteTask; a resend of an accepted result returns the completed task (W3). */
 export async function complete(engine: Engine, taskId: string, leaseId: string, result: object): Promise<TaskRow> {
-  const row = (await taskComplete(engine.sql, taskId, leaseId, result, false)) ?? (await completeStepTask(engine, taskId, leaseId, result)); // issue 8: a workflow step completes in one transaction with its run (D7)
+  const row = (await completeBatched(engine.sql, taskId, leaseId, result)) ?? (await completeStepTask(engine, taskId, leaseId, result)); // issue 8: a workflow step completes in one transaction with its run (D7)
   if (row) {
     announce(engine);
     engine.metrics?.attemptEnded(row, "completed", row.attempt_started_at);

@@ -213,6 +213,43 @@ export async function taskComplete(
   return rows[0];
 }
 
+/**
+ * TaskCompleteMany: TaskComplete for many leases in one statement, each fenced on
+ * its own (L1). Returns the rows it completed; a lease that matched nothing is
+ * absent. Callers pass each task at most once and sorted by id, so two such
+ * statements take their row locks in the same order.
+ */
+export async function taskCompleteMany(
+  sql: Queryable,
+  items: { id: string; leaseId: string; result: object }[],
+  runSteps: boolean | null = null,
+): Promise<(TaskRow & { attempt_started_at: Date })[]> {
+  return sql<(TaskRow & { attempt_started_at: Date })[]>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.leaseId)}::uuid[], ${items.map((i) => JSON.stringify(i.result))}::text[]::jsonb[]
+      ) AS x(id, lease_id, result)
+    ), done AS (
+      UPDATE baton_tasks t SET
+        state = 'completed', result = input.result,
+        lease_id = NULL, lease_worker_id = NULL, lease_started_at = NULL, lease_expires_at = NULL,
+        terminal_reason = '', updated_at = now()
+      FROM input
+      WHERE t.id = input.id AND t.state = 'claimed' AND t.lease_id = input.lease_id AND t.lease_expires_at > now()
+        AND NOT t.cancel_requested
+        AND (${runSteps}::boolean IS NULL OR (t.labels ? 'baton.run') = ${runSteps}::boolean)
+      RETURNING t.*
+    ), attempt AS (
+      UPDATE baton_task_attempts a SET ended_at = now(), outcome = 'completed'
+      FROM done WHERE a.task_id = done.id AND a.attempt = done.attempt
+    ), events AS (
+      INSERT INTO baton_task_events (namespace, task_id, queue, task_type, type, snapshot, created_at)
+      SELECT namespace, id, queue, type, 'completed', to_jsonb(done), now() FROM done ORDER BY id
+    )
+    SELECT done.*, a.started_at AS attempt_started_at FROM done
+    JOIN baton_task_attempts a ON a.task_id = done.id AND a.attempt = done.attempt`;
+}
+
 /** AttemptGetByLease: the attempt a lease belonged to (to recognise a resent result, W3). */
 export async function attemptGetByLease(sql: Queryable, taskId: string, leaseId: string): Promise<AttemptRow | undefined> {
   const rows = await sql<AttemptRow[]>`
