@@ -11,13 +11,14 @@ const CLAIM_MAX = 100;
 /** How long a claim may wait for a first task (long poll). */
 const WAIT_MS = 5_000;
 
-export function batonUnary(): BenchSystem {
+/** `transport`: the SDK Client's default is Connect over HTTP/1.1 (a connection per call in flight). */
+export function batonUnary(transport: "grpc" | "connect" = "connect"): BenchSystem {
   const loopsFor = (concurrency: number) => Math.max(1, Math.ceil(concurrency / CLAIM_MAX));
   return {
-    name: "Baton, TS unary ClaimTasks workers",
+    name: `Baton, TS unary ClaimTasks workers${transport === "grpc" ? " (gRPC)" : ""}`,
     kind: "baton",
     describe: (s) =>
-      `Baton ${BATON_VERSION}, one replica; ${loopsFor(s.concurrency)} claim loops in the bench process (@baton/sdk Client, gRPC over h2c), ` +
+      `Baton ${BATON_VERSION}, one replica; ${loopsFor(s.concurrency)} claim loops in the bench process (@baton/sdk Client, ${transport === "grpc" ? "gRPC over h2c, one connection each" : "its default transport: Connect over HTTP/1.1, keep-alive"}), ` +
       `each: ClaimTasks(max ${Math.min(CLAIM_MAX, s.concurrency)}, wait ${WAIT_MS / 1000}s), run the batch, then one CompleteTask per task, all in parallel`,
 
     async start(ctx) {
@@ -26,7 +27,7 @@ export function batonUnary(): BenchSystem {
       const producer = new Client({ baseUrl: url });
       const loops = loopsFor(ctx.settings.concurrency);
       const batch = Math.min(CLAIM_MAX, Math.ceil(ctx.settings.concurrency / loops));
-      const workerClients = Array.from({ length: loops }, () => new Client({ baseUrl: url }));
+      const workerClients = Array.from({ length: loops }, () => new Client({ baseUrl: url, transport }));
       const abort = new AbortController();
       let onStart = (_id: string) => {};
       let completed = 0;

@@ -239,7 +239,9 @@ function render(): string {
       `${settings.concurrency} handler slots (River excepted: see below). The bench process, the Baton replicas, the workers and Postgres share the machine's cores.`,
     "",
     `- **Throughput**: ${count(settings.throughputTasks)} no-op tasks are created first, then the workers start; tasks/s is tasks ÷ time from starting the workers to the last completion being committed.`,
-    `- **Latency**: then, on the same database and workers, ${count(settings.latencyTasks)} tasks created one at a time, each awaited until its handler starts: create→start is from just before the create call to the handler's first line.`,
+    `- **Latency**: then, on the same database and workers, ${count(settings.latencyTasks)} tasks created one at a time, each awaited until its handler starts: create→start is from just before the create call to the handler's first line` +
+      " (wall clock; a Go handler reports its own clock reading, on the same machine).",
+    "- **Producers**: Baton's tasks are created with the @baton/sdk Client from the bench process, over its default transport (Connect, HTTP/1.1): BatchCreateTasks of 500 for the burn-down, CreateTask for latency; each peer with its own client API, also from the bench process.",
     "- **CPU µs/task**: user + system CPU during the burn-down ÷ tasks, from /proc/<pid>/stat: Postgres is the postmaster and every backend (including those that exited);" +
       " server is the Baton replica process(es); worker is the process running the handlers (for systems in the bench process, the whole bench process).",
     "- **÷ ceiling**: tasks/s as a fraction of the raw-SQL ceiling's.",
