@@ -10,7 +10,7 @@ import { BatonError, RunEventType, RunState, StepState, WorkflowClient } from ".
 import { putWorkflowFile } from "../../server/src/cli/workflow-command.js";
 import { backends } from "../support/baton.js";
 import { eventually } from "../support/protocol.js";
-import { startWorkflowBaton, StepWorker, type WorkflowBaton } from "./support.js";
+import { startWorkflowBaton, StepWorker, type WorkflowBaton, SETUP_TIMEOUT_MS } from "./support.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -45,7 +45,7 @@ describe.each(backends)("workflow CLI and SDK on %s", (backend) => {
     dir = await mkdtemp(join(tmpdir(), "baton-wf-cli-"));
     await writeFile(join(dir, "good.yaml"), GOOD);
     await writeFile(join(dir, "bad.yaml"), BAD);
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await baton?.close();
     await rm(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { TaskState } from "../../gen/ts/baton/v1/task_pb.js";
 import { RunEventType, RunState, StepState } from "../../gen/ts/baton/v1/workflow_pb.js";
 import { backends } from "../support/baton.js";
 import { eventually, expectBatonError } from "../support/protocol.js";
-import { gate, putYaml, runToEnd, startWorkflowBaton, states, StepWorker, stepOf, stepReaches, type WorkflowBaton } from "./support.js";
+import { gate, putYaml, runToEnd, startWorkflowBaton, states, StepWorker, stepOf, stepReaches, type WorkflowBaton, SETUP_TIMEOUT_MS } from "./support.js";
 
 const actions = (c: { nextActions: { rpc: string }[] } | undefined) => c!.nextActions.map((a) => a.rpc.split("/")[1]);
 
@@ -30,7 +30,7 @@ spec:
     - {from: deploy, to: announce}
 `,
     );
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await worker?.stop();
     await baton?.close();

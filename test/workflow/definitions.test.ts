@@ -7,7 +7,7 @@ import { RunState } from "../../gen/ts/baton/v1/workflow_pb.js";
 import type { AgentContract } from "../../gen/ts/baton/v1/contract_pb.js";
 import { backends } from "../support/baton.js";
 import { expectBatonError, expectInvalid } from "../support/protocol.js";
-import { putYaml, runToEnd, startWorkflowBaton, StepWorker, stepOf, type WorkflowBaton } from "./support.js";
+import { putYaml, runToEnd, startWorkflowBaton, StepWorker, stepOf, type WorkflowBaton, SETUP_TIMEOUT_MS } from "./support.js";
 
 function workflowActions(contract: AgentContract | undefined): string[] {
   expect(contract, "every response carries a contract (C1)").toBeDefined();
@@ -31,7 +31,7 @@ describe.each(backends)("workflow definitions on %s", (backend) => {
   let baton: WorkflowBaton;
   beforeAll(async () => {
     baton = await startWorkflowBaton(backend);
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => baton?.close());
 
   it("refuses a definition with every static-analysis problem at once, with lines, and stores nothing", async () => {

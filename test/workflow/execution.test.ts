@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskState } from "../../gen/ts/baton/v1/task_pb.js";
 import { EdgeState, JoinMode, RunEventType, RunState, StepState } from "../../gen/ts/baton/v1/workflow_pb.js";
 import { backends } from "../support/baton.js";
-import { eventNames, putYaml, runToEnd, startWorkflowBaton, states, StepWorker, stepOf, type WorkflowBaton } from "./support.js";
+import { eventNames, putYaml, runToEnd, startWorkflowBaton, states, StepWorker, stepOf, type WorkflowBaton, SETUP_TIMEOUT_MS } from "./support.js";
 
 describe.each(backends)("workflow execution on %s", (backend) => {
   let baton: WorkflowBaton;
@@ -13,7 +13,7 @@ describe.each(backends)("workflow execution on %s", (backend) => {
   beforeAll(async () => {
     baton = await startWorkflowBaton(backend);
     worker = new StepWorker(baton.url, "wf-exec", ["fetch", "price", "ship", "notify"]).start();
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await worker?.stop();
     await baton?.close();

@@ -5,7 +5,7 @@ import { TaskState } from "../../gen/ts/baton/v1/task_pb.js";
 import { EdgeState, JoinMode, RunState, StepState } from "../../gen/ts/baton/v1/workflow_pb.js";
 import { backends } from "../support/baton.js";
 import { eventually } from "../support/protocol.js";
-import { gate, putYaml, runToEnd, startWorkflowBaton, states, StepWorker, stepOf, type WorkflowBaton } from "./support.js";
+import { gate, putYaml, runToEnd, startWorkflowBaton, states, StepWorker, stepOf, type WorkflowBaton, SETUP_TIMEOUT_MS } from "./support.js";
 
 const RETRY_NOW = "{initial_backoff: 0s, jitter: 0}";
 
@@ -15,7 +15,7 @@ describe.each(backends)("workflow joins and failures on %s", (backend) => {
   beforeAll(async () => {
     baton = await startWorkflowBaton(backend);
     worker = new StepWorker(baton.url, "wf-jf", ["jf.t"]).start();
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await worker?.stop();
     await baton?.close();

@@ -3,20 +3,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunEventType, RunState, StepState } from "../../gen/ts/baton/v1/workflow_pb.js";
 import { backends } from "../support/baton.js";
-import { gate, putYaml, runToEnd, startWorkflowBaton, states, StepWorker, stepOf, type WorkflowBaton } from "./support.js";
+import { gate, putYaml, runToEnd, startWorkflowBaton, states, StepWorker, stepOf, type WorkflowBaton, SETUP_TIMEOUT_MS } from "./support.js";
 
 describe.each(backends)("workflow checkpoints across a restart on %s", (backend) => {
   let baton: WorkflowBaton;
   let worker: StepWorker | undefined;
   beforeAll(async () => {
     baton = await startWorkflowBaton(backend);
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await worker?.stop();
     await baton?.close();
   });
 
-  it("continues a run after the server restarts while a step is running", async () => {
+  it("continues a run after the server restarts while a step is running", { timeout: SETUP_TIMEOUT_MS }, async () => {
     await putYaml(
       baton.workflows,
       `

@@ -19,6 +19,12 @@ import { eventually } from "../support/protocol.js";
 
 export type WorkflowClient = Client<typeof WorkflowService>;
 
+/**
+ * beforeAll's limit: opening the embedded database (PGlite, WASM) takes seconds
+ * alone and a minute or more on a loaded machine with other files doing the same.
+ */
+export const SETUP_TIMEOUT_MS = 180_000;
+
 export interface WorkflowBaton {
   server: BatonServer;
   url: string;
