@@ -18,8 +18,8 @@ export interface Replicas {
   stop(): Promise<void>;
 }
 
-export async function startReplicas(ctx: BenchContext, count: number): Promise<Replicas> {
-  const list = await Promise.all(Array.from({ length: count }, () => startReplica({ databaseUrl: ctx.databaseUrl, natsUrl: ctx.natsUrl })));
+export async function startReplicas(ctx: BenchContext, count: number, env: Record<string, string> = {}): Promise<Replicas> {
+  const list = await Promise.all(Array.from({ length: count }, () => startReplica({ databaseUrl: ctx.databaseUrl, natsUrl: ctx.natsUrl, env })));
   return {
     list,
     urls: list.map((r) => r.url),

@@ -5,6 +5,13 @@ import { findInTree, rssKiB } from "./proc.js";
 import type { BenchContext } from "./system.js";
 
 export const STREAMS_PER_CONNECTION = 100;
+/**
+ * Welcome.heartbeat_interval for this replica (BATON_WORKER_HEARTBEAT_INTERVAL_MS).
+ * The default 1 s means 12,500 heartbeats a second from 10,000 streams, which a
+ * replica sharing 2 loaded cores with Postgres and the stream opener cannot keep
+ * up with; a fleet that large would use a longer interval.
+ */
+export const IDLE_HEARTBEAT_MS = 10_000;
 
 export interface IdleMemory {
   streams: number;
@@ -18,7 +25,7 @@ export interface IdleMemory {
 export async function measureIdleStreams(ctx: BenchContext): Promise<IdleMemory> {
   const bin = await buildGoBench();
   const SETTLE_MS = ctx.settings.smoke ? 300 : 3_000;
-  const replicas = await startReplicas(ctx, 1);
+  const replicas = await startReplicas(ctx, 1, { BATON_WORKER_HEARTBEAT_INTERVAL_MS: String(IDLE_HEARTBEAT_MS) });
   try {
     const replica = replicas.list[0]!;
     // The node process running the server, not the tsx wrapper that launched it.

@@ -19,7 +19,7 @@ import postgres from "postgres";
 import { createDatabaseAt } from "../support/pg-admin.js";
 import { startNats } from "../support/nats.js";
 import { startPostgres } from "../support/postgres.js";
-import { measureIdleStreams, STREAMS_PER_CONNECTION, type IdleMemory } from "./baton-idle.js";
+import { IDLE_HEARTBEAT_MS, measureIdleStreams, STREAMS_PER_CONNECTION, type IdleMemory } from "./baton-idle.js";
 import { batonGo } from "./baton-go.js";
 import { batonStream } from "./baton-stream.js";
 import { batonUnary } from "./baton-unary.js";
@@ -257,7 +257,10 @@ function render(): string {
     "Systems and settings:",
     "",
     ...rows.map((r) => `- **${r.system.name}**: ${r.system.describe(settings)}.${r.system.latencyNote ? ` Latency n/a: ${r.system.latencyNote}.` : ""}`),
-    `- **idle streams**: \`batonbench idle\` (test/bench/go) opens ${count(settings.idleStreams)} WorkerService.Connect streams to a fresh replica, ${STREAMS_PER_CONNECTION} per HTTP/2 connection: Hello (1 slot, queue idle), Welcome, then an empty WorkerHeartbeat per interval; VmRSS of the server's node process (not its tsx wrapper) before and 3 s after the last Welcome.`,
+    `- **idle streams**: \`batonbench idle\` (test/bench/go) opens ${count(settings.idleStreams)} WorkerService.Connect streams to a fresh replica, ${STREAMS_PER_CONNECTION} per HTTP/2 connection: ` +
+      `Hello (1 slot, queue idle), Welcome, then an empty WorkerHeartbeat per interval; the replica runs with BATON_WORKER_HEARTBEAT_INTERVAL_MS=${IDLE_HEARTBEAT_MS} ` +
+      "(at the default 1 s, 10,000 streams send 12,500 heartbeats a second, which this shared 2-core machine could not keep up with: streams were dropped); " +
+      "VmRSS of the server's node process before the streams and 3 s after the last Welcome.",
     ...(failures.length > 0 ? ["", "Not measured:", "", ...failures] : []),
     "",
   ].join("\n");
