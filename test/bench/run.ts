@@ -263,5 +263,19 @@ function render(): string {
       "VmRSS of the server's node process before the streams and 3 s after the last Welcome.",
     ...(failures.length > 0 ? ["", "Not measured:", "", ...failures] : []),
     "",
+    "Reading the figures fairly:",
+    "",
+    "- **Versions.** The newest releases that run on Node 20. graphile-worker 0.17.3, not 0.16.x: 0.16.6 has neither `localQueue` nor `completeJobBatchDelay` " +
+      "(both arrived in 0.17.0, and they are the settings its performance page uses), and 0.18.0 requires Node ≥ 22.18. pg-boss 10.4.2: 11.x requires Node 22. " +
+      "River: `go install github.com/riverqueue/river/cmd/river@v0.47.0` fails here because the Go module proxy serves no version list for cmd/river " +
+      "(and `go install pkg@version` asks it for deprecations), so test/bench/river pins the CLI with a go.mod `tool` directive and go.sum and builds it into .tools/bin/river; " +
+      "v0.47.0 is the newest cmd/river the proxy serves.",
+    "- **River** runs its own benchmark with its own settings (2,000 workers, not our budget) and measures throughput only; its figure is an upper bound for it, not a like-for-like run.",
+    "- **pg-boss** 10.x has no LISTEN/NOTIFY wake-up: a worker polls, at most every 0.5 s, so its create→start latency is its polling interval by design.",
+    "- **The ceiling** does far less than any queue: no attempt history, no events, no result, no retry state. It is the floor of Postgres work for a claim and a completion, not a competitor.",
+    "- **Baton does more per task than the peers**: every state change also writes an attempt row and an outbox event with a JSON snapshot of the task (created, claimed, completed), " +
+      "and a sequencer stamps the events with gap-free cursors for WatchTasks (docs/ARCHITECTURE.md); workers hold leases renewed by heartbeats. " +
+      "Workers, servers and Postgres all share the same two cores, so a system with more processes in play (Baton: bench process, replica, Go workers) also competes with itself.",
+    "",
   ].join("\n");
 }
