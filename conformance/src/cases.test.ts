@@ -40,6 +40,13 @@ describe("conformance cases", () => {
     for (const r of ["H1", "H2", "H3", "K3", "B1", "B2", "L2", "E1", "R1", "R3", "R4", "R5", "X2", "G1", "G2", "N1", "N2", "N3"]) expect(cited).toContain(r);
   });
 
+  it("are all listed in docs/CONFORMANCE.md with their rules", async () => {
+    const doc = await readFile(resolve(root, "docs/CONFORMANCE.md"), "utf8");
+    for (const c of await loadCases()) {
+      expect(doc, `docs/CONFORMANCE.md does not list ${c.name}`).toContain(`| \`${c.name}\` | ${c.spec.rules.join(", ")} |`);
+    }
+  });
+
   it("accepts a minimal case", () => {
     expect(parseCase(minimal, "area/minimal", "x.yaml").spec.rules).toEqual(["B1"]);
   });

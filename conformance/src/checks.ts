@@ -33,7 +33,7 @@ export interface CheckContext {
 }
 
 /** Slack for timer and transport lateness on top of a protocol interval. */
-export const HEARTBEAT_SLACK_MS = 200;
+export const HEARTBEAT_SLACK_MS = 300;
 const BACKOFF_TIMER_SLACK_MS = 10;
 const RETRY_AFTER_TOLERANCE_MS = 100;
 

@@ -80,23 +80,32 @@ func handler(ev *events, caseName string, b *conformancev1.HandlerBehavior) bato
 		ev.emit(&conformancev1.AdapterEvent{CaseName: caseName, Event: &conformancev1.AdapterEvent_HandlerStarted{
 			HandlerStarted: &conformancev1.HandlerStarted{TaskId: taskID, LeaseId: leaseID, Attempt: task.GetAttempt()},
 		}})
+		// Report a stop the SDK asked for once, whether the watcher or the
+		// handler's own return notices it first.
+		var once sync.Once
+		reportCancel := func() {
+			var aborted *baton.TaskAbortedError
+			if errors.As(context.Cause(ctx), &aborted) {
+				once.Do(func() {
+					ev.emit(&conformancev1.AdapterEvent{CaseName: caseName, Event: &conformancev1.AdapterEvent_HandlerCancelled{
+						HandlerCancelled: &conformancev1.HandlerCancelled{TaskId: taskID, LeaseId: leaseID, Cause: cause(aborted)},
+					}})
+				})
+			}
+		}
 		finished := make(chan struct{})
 		watched := make(chan struct{})
 		go func() {
 			defer close(watched)
 			select {
 			case <-ctx.Done():
-				var aborted *baton.TaskAbortedError
-				if errors.As(context.Cause(ctx), &aborted) {
-					ev.emit(&conformancev1.AdapterEvent{CaseName: caseName, Event: &conformancev1.AdapterEvent_HandlerCancelled{
-						HandlerCancelled: &conformancev1.HandlerCancelled{TaskId: taskID, LeaseId: leaseID, Cause: cause(aborted)},
-					}})
-				}
+				reportCancel()
 			case <-finished:
 			}
 		}()
 		outcome := "completed"
 		defer func() {
+			reportCancel()
 			close(finished)
 			<-watched
 			ev.emit(&conformancev1.AdapterEvent{CaseName: caseName, Event: &conformancev1.AdapterEvent_HandlerFinished{

@@ -2651,7 +2651,7 @@ func (x *WithinCheck) GetMinMs() int32 {
 // its end, or to the end of the script or window) are at most max_gap_ms.
 type HeartbeatCheck struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Default: the heartbeat interval plus 200ms of slack for timers and transport.
+	// Default: the heartbeat interval plus 300ms of slack for timers and transport.
 	MaxGapMs int32   `protobuf:"varint,1,opt,name=max_gap_ms,json=maxGapMs,proto3" json:"max_gap_ms,omitempty"`
 	Window   *Window `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
 	// At least this many heartbeats in all; default 1.

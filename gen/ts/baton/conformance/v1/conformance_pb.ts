@@ -1357,7 +1357,7 @@ export const WithinCheckSchema: GenMessage<WithinCheck> = /*@__PURE__*/
  */
 export type HeartbeatCheck = Message<"baton.conformance.v1.HeartbeatCheck"> & {
   /**
-   * Default: the heartbeat interval plus 200ms of slack for timers and transport.
+   * Default: the heartbeat interval plus 300ms of slack for timers and transport.
    *
    * @generated from field: int32 max_gap_ms = 1;
    */
