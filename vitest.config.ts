@@ -20,8 +20,9 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["test/bench/**", "test/chaos/long/**"],
           globalSetup: ["test/support/global-setup.ts"],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          testTimeout: 120_000,
+          // Opening an embedded (PGlite) database takes seconds, far more on a loaded machine.
+          hookTimeout: 180_000,
           // 2 cores: a few files at once keeps Postgres busy without starving timers.
           maxWorkers: 3,
         },
