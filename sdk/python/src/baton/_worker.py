@@ -594,6 +594,17 @@ class Worker:
                 detail.message if detail else "",
             )
             self._events.emit(ResultRejected(task=entry.task, error=detail))
+            # The handler finished just as the task was cancelled: the server now waits
+            # for the cancellation failure (X2) instead, a different Result, so R4 allows it.
+            if detail is not None and detail.reason == "CANCEL_REQUESTED" and result.WhichOneof("outcome") == "completed":
+                self._outbox.put(
+                    failure_result(
+                        result.task_id, result.lease_id, type="cancelled", message=detail.message or "cancelled"
+                    ),
+                    entry.task,
+                )
+                if self._session is not None:
+                    self._session.flush()
         elif result.WhichOneof("outcome") == "completed":
             self._events.emit(
                 TaskCompleted(task=entry.task, result=from_struct(result.completed), task_state=ack.task_state)
