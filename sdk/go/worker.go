@@ -874,6 +874,16 @@ func (w *Worker) onAckLocked(s *session, ack *batonv1.Ack) {
 		w.emitLocked(WorkerEvent{Kind: WorkerEventRejected, Task: e.task, ErrorDetail: ack.GetError()})
 		w.log.Warn("baton: result refused by the server (R4: not resent)", "task_id", ack.GetTaskId(),
 			"reason", ack.GetError().GetReason(), "message", ack.GetError().GetMessage())
+		// The handler finished just as the task was cancelled: the server now waits for
+		// the cancellation failure (X2) instead, a different Result, so R4 allows it.
+		if ack.GetError().GetReason() == ReasonCancelRequested && e.result.GetCompleted() != nil {
+			msg := ack.GetError().GetMessage()
+			if msg == "" {
+				msg = "cancelled"
+			}
+			w.outbox.put(failedResult(ack.GetTaskId(), ack.GetLeaseId(), Retryable(errors.New(msg), ErrorType("cancelled"))), e.task)
+			w.flushLocked()
+		}
 	case e.result.GetCompleted() != nil:
 		w.emitLocked(WorkerEvent{Kind: WorkerEventCompleted, Task: e.task, TaskState: ack.GetTaskState(), Result: e.result.GetCompleted()})
 		w.log.Debug("baton: result accepted", "task_id", ack.GetTaskId(), "state", ack.GetTaskState().String())
