@@ -47,13 +47,15 @@ export async function fail(engine: Engine, taskId: string, leaseId: string, erro
     if (!row) return { rejected: true as const };
     const live = row.state === "claimed" && row.lease_id === leaseId && new Date(row.lease_expires_at as Date) > row.db_now;
     if (!live) {
-      // A resend is answered only while its attempt is still the task's latest: once
-      // the task was claimed again the lease is stale (L1), and answering with the
-      // task would hand the new lease to the old worker.
+      // R3/W3: a resend of an accepted failure (same lease, same error type) is accepted
+      // again and changes nothing, even after the retry was claimed by another worker;
+      // the answer then leaves out that worker's lease (L1). Anything else is stale.
+      // (The chaos suite found resends refused LEASE_STALE once the retry had started.)
       const attempt = await attemptGetByLease(tx, taskId, leaseId);
       const resent =
-        attempt !== undefined && attempt.attempt === row.attempt && (attempt.outcome === "failed" || attempt.outcome === "cancelled");
-      return resent ? { row, changed: false } : { rejected: true as const };
+        attempt !== undefined && (attempt.outcome === "failed" || attempt.outcome === "cancelled") && attempt.error?.type === error.type;
+      if (!resent) return { rejected: true as const };
+      return { row: attempt.attempt === row.attempt ? row : withoutLease(row), changed: false };
     }
     const decision = decideForRow(row, error, retryAfterMs, row.db_now.getTime());
     const ended = await endAttempt(tx, row, decision, decision.state === "cancelled" ? "cancelled" : "failed", error);
@@ -65,6 +67,11 @@ export async function fail(engine: Engine, taskId: string, leaseId: string, erro
   if (outcome.changed) announce(engine, outcome.row.state === "pending" ? [outcome.row] : []);
   if (outcome.changed) engine.metrics?.attemptEnded(outcome.row, outcome.row.state === "cancelled" ? "cancelled" : "failed", outcome.startedAt ?? null);
   return outcome.row;
+}
+
+/** The task as another worker's lease must not be shown to a stale one. */
+function withoutLease(row: TaskRow): TaskRow {
+  return { ...row, lease_id: null, lease_worker_id: null, lease_started_at: null, lease_expires_at: null };
 }
 
 /** The failure rules (T4-T6, W2) applied to a stored task's failed attempt. */
