@@ -25,13 +25,16 @@ export function createErrorInterceptor(log: Logger): Interceptor {
 export function toBatonError(err: unknown, procedure: string, log: Logger): ConnectError {
   if (err instanceof ConnectError) {
     if (err.findDetails(ErrorDetailSchema).length > 0) return err;
+    // protobuf-es reports an undecodable binary message as INTERNAL; the bytes came from the client.
+    const code = err.code === Code.Internal && /^parse binary/.test(err.rawMessage) ? Code.InvalidArgument : err.code;
     return batonError({
-      code: err.code,
-      reason: Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(),
+      code,
+      // Our own errors all carry a detail: an INVALID_ARGUMENT without one failed to decode.
+      reason: code === Code.InvalidArgument ? "MALFORMED_REQUEST" : Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(),
       message: err.rawMessage,
-      retryable: err.code === Code.Unavailable || err.code === Code.DeadlineExceeded || err.code === Code.ResourceExhausted,
+      retryable: code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.ResourceExhausted,
       guidance:
-        err.code === Code.InvalidArgument
+        code === Code.InvalidArgument
           ? "the request could not be decoded: check the JSON or binary encoding against the schema at /v1/schema"
           : "see the message",
     });

@@ -1,0 +1,451 @@
+// Bad input, property-based (fast-check): random and malformed messages to every
+// RPC, over Connect JSON, Connect binary and gRPC, against `baton serve` as a
+// process. Whatever arrives: the server never crashes (it still answers), every
+// refusal is a proper error (a client-error code, never INTERNAL or UNKNOWN, with
+// one ErrorDetail holding a contract: rule C2), and a refused call changes
+// nothing. test/integration/bad-input.test.ts has the example-based S1 cases.
+//
+// Replay a failure with the seed and path fast-check prints.
+import * as http2 from "node:http2";
+import { create, toBinary, toJsonString, type DescField, type DescMessage, type DescMethod, type DescService, ScalarType } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import fc from "fast-check";
+import postgres from "postgres";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ErrorDetailSchema } from "../../gen/ts/baton/v1/contract_pb.js";
+import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
+import { WorkerService } from "../../gen/ts/baton/v1/worker_service_pb.js";
+import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js";
+import { freshDatabaseUrl } from "../support/databases.js";
+import { startReplica, type Replica } from "../support/replica.js";
+
+const SEED = Number(process.env.BATON_FUZZ_SEED ?? 7_2026);
+const RUNS = Number(process.env.BATON_FUZZ_RUNS ?? 150);
+const MiB = 1024 * 1024;
+
+/** Codes a refused request may get: the client's fault, or a state it asked about. Never INTERNAL or UNKNOWN. */
+const CLIENT_CODES = new Set([Code.InvalidArgument, Code.NotFound, Code.FailedPrecondition, Code.AlreadyExists, Code.ResourceExhausted, Code.OutOfRange]);
+
+type Protocol = "connect-json" | "connect-binary" | "grpc";
+const PROTOCOLS: Protocol[] = ["connect-json", "connect-binary", "grpc"];
+
+// --- hostile values, driven by the message descriptors -----------------------------------
+
+const hostileString = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
+  { weight: 2, arbitrary: fc.uuid() },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      "",
+      " ",
+      "\u0000",
+      "default",
+      "q",
+      "t",
+      "a".repeat(129),
+      "x".repeat(70_000),
+      "'; DROP TABLE baton_tasks; --",
+      "../../etc/passwd",
+      "\ud800",
+      "🦄".repeat(300),
+      "0193b4c2-1f00-7000-8000-000000000001",
+      "UPPER",
+      "a b",
+    ),
+  },
+);
+const int32 = fc.oneof(fc.integer(), fc.constantFrom(0, -1, 1, 1000, 1001, -1001, 2147483647, -2147483648));
+const int64 = fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.constantFrom(0n, -1n, 1n, 86_400n * 10_000n, 2n ** 63n - 1n));
+const uint64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+const double = fc.oneof(fc.double(), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 1e308, 0.5, 11));
+
+/** A JSON object, sometimes nested far past any limit or larger than 1 MiB. */
+const jsonObject: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  { weight: 5, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 20, max: 150 }).map((levels) => nest(levels)) },
+  { weight: 1, arbitrary: fc.constant({ blob: "x".repeat(MiB + 10) }) },
+);
+
+function nest(levels: number): Record<string, unknown> {
+  let o: Record<string, unknown> = { leaf: true };
+  for (let i = 0; i < levels; i++) o = { a: o };
+  return o;
+}
+
+function scalarArb(t: ScalarType): fc.Arbitrary<unknown> {
+  switch (t) {
+    case ScalarType.STRING:
+      return hostileString;
+    case ScalarType.BOOL:
+      return fc.boolean();
+    case ScalarType.BYTES:
+      return fc.uint8Array({ maxLength: 64 });
+    case ScalarType.DOUBLE:
+      return double;
+    case ScalarType.FLOAT:
+      return fc.float();
+    case ScalarType.INT64:
+    case ScalarType.SINT64:
+    case ScalarType.SFIXED64:
+      return int64;
+    case ScalarType.UINT64:
+    case ScalarType.FIXED64:
+      return uint64;
+    case ScalarType.UINT32:
+    case ScalarType.FIXED32:
+      return fc.integer({ min: 0, max: 4294967295 });
+    default:
+      return int32;
+  }
+}
+
+function fieldValueArb(f: DescField, depth: number): fc.Arbitrary<unknown> {
+  switch (f.fieldKind) {
+    case "scalar":
+      return scalarArb(f.scalar);
+    case "enum":
+      return fc.integer({ min: -2, max: f.enum.values.length + 3 });
+    case "message":
+      return messageArb(f.message, depth + 1);
+    case "list": {
+      const el = f.listKind === "scalar" ? scalarArb(f.scalar) : f.listKind === "enum" ? fc.integer({ min: -2, max: f.enum.values.length + 3 }) : messageArb(f.message, depth + 1);
+      return fc.array(el, { maxLength: depth > 1 ? 2 : 4 });
+    }
+    case "map": {
+      const value = f.mapKind === "scalar" ? scalarArb(f.scalar) : f.mapKind === "enum" ? fc.integer({ min: 0, max: 3 }) : messageArb(f.message, depth + 1);
+      return fc.dictionary(fc.string({ unit: "binary", maxLength: 70 }), value, { maxKeys: depth > 1 ? 2 : 70 });
+    }
+  }
+}
+
+const messageCache = new Map<string, fc.Arbitrary<Record<string, unknown>>>();
+function messageArb(desc: DescMessage, depth: number): fc.Arbitrary<Record<string, unknown>> {
+  if (desc.typeName === "google.protobuf.Struct") return jsonObject;
+  if (desc.typeName === "google.protobuf.Value") return fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<never>;
+  if (depth > 3) return fc.constant({});
+  const key = `${desc.typeName}/${depth}`;
+  const cached = messageCache.get(key);
+  if (cached) return cached;
+  const parts: Record<string, fc.Arbitrary<unknown>> = {};
+  for (const m of desc.members) {
+    if (m.kind === "oneof") {
+      parts[m.localName] = fc.option(fc.oneof(...m.fields.map((f) => fieldValueArb(f, depth).map((value) => ({ case: f.localName, value })))), { nil: undefined });
+    } else {
+      parts[m.localName] = fc.option(fieldValueArb(m, depth), { nil: undefined, freq: 2 });
+    }
+  }
+  const arb = fc.record(parts).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)));
+  messageCache.set(key, arb);
+  return arb;
+}
+
+/** Encodes like the given protocol's client would; undefined when the client itself could not (e.g. a Timestamp JSON cannot carry). */
+function encodable(method: DescMethod, init: Record<string, unknown>, protocol: Protocol): boolean {
+  try {
+    const msg = create(method.input, init as never);
+    if (protocol === "connect-json") toJsonString(method.input, msg);
+    else toBinary(method.input, msg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- checking an answer --------------------------------------------------------------------
+
+function checkRefusal(err: ConnectError, what: string): void {
+  expect(CLIENT_CODES.has(err.code), `${what}: refused with ${Code[err.code]} (${err.rawMessage.slice(0, 200)})`).toBe(true);
+  const details = err.findDetails(ErrorDetailSchema);
+  expect(details, `${what}: one ErrorDetail (C2) on ${Code[err.code]} ${err.rawMessage.slice(0, 120)}`).toHaveLength(1);
+  expect(details[0]!.reason, `${what}: a reason`).not.toBe("");
+  expect(details[0]!.contract?.recovery?.guidance, `${what}: a contract with guidance`).toBeTruthy();
+}
+
+describe("bad input, property-based", () => {
+  let replica: Replica;
+  let sql: postgres.Sql;
+  let h2: http2.ClientHttp2Session;
+  const transports = {} as Record<Protocol, Transport>;
+  const services: DescService[] = [TaskService, WorkerService];
+  let tally = { calls: 0, refused: 0 };
+  beforeEach(() => {
+    tally = { calls: 0, refused: 0 };
+  });
+
+  beforeAll(async () => {
+    const databaseUrl = await freshDatabaseUrl();
+    replica = await startReplica({ databaseUrl });
+    sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    transports["connect-json"] = createConnectTransport({ baseUrl: replica.url, httpVersion: "1.1", useBinaryFormat: false });
+    transports["connect-binary"] = createConnectTransport({ baseUrl: replica.url, httpVersion: "1.1", useBinaryFormat: true });
+    transports.grpc = createGrpcTransport({ baseUrl: replica.url });
+    h2 = http2.connect(replica.url);
+    h2.on("error", () => {});
+    // Tasks in known states, so refused calls have something they could have changed.
+    const tasks = createClient(TaskService, transports["connect-binary"]);
+    await tasks.createTask({ queue: "fuzz", type: "t" });
+    await tasks.createTask({ queue: "fuzz-claimed", type: "t", timeouts: { heartbeatTimeout: { seconds: 600n } } });
+    await tasks.claimTasks({ queue: "fuzz-claimed", workerId: "w" });
+    // WorkflowService joins the fuzzing once the server routes it.
+    const probe = await fetch(`${replica.url}/${WorkflowService.typeName}/${WorkflowService.methods[0]!.name}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    if (probe.status !== 404) services.push(WorkflowService);
+  });
+  afterAll(async () => {
+    h2?.close();
+    await sql?.end();
+    await replica?.stop();
+  });
+
+  /** Everything a refused call must leave alone. */
+  async function snapshot(): Promise<string> {
+    const [r] = await sql`
+      SELECT (SELECT count(*) FROM baton_tasks)::text AS tasks,
+             (SELECT coalesce(max(updated_at), 'epoch')::text FROM baton_tasks) AS updated,
+             (SELECT count(*) FROM baton_task_events)::text AS events`;
+    return JSON.stringify(r);
+  }
+
+  /** Calls `method` with `init` the way a client of `protocol` would; resolves with the error, or undefined on success. */
+  async function call(service: DescService, method: DescMethod, init: Record<string, unknown>, protocol: Protocol): Promise<ConnectError | undefined> {
+    const client = createClient(service, transports[protocol]) as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const fn = client[method.localName]!;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 1_500);
+    try {
+      if (method.methodKind === "unary") {
+        await fn.call(client, init, { signal: abort.signal, timeoutMs: 10_000 });
+      } else {
+        const input = method.methodKind === "bidi_streaming" || method.methodKind === "client_streaming" ? (async function* () { yield init; })() : init;
+        // A stream that opens is fine; read a little of it and close it.
+        for await (const _ of fn.call(client, input, { signal: abort.signal }) as AsyncIterable<unknown>) {
+          if (Math.random() < 0.5) break;
+        }
+      }
+      return undefined;
+    } catch (err) {
+      if (abort.signal.aborted) return undefined; // still open when we stopped listening: accepted
+      return ConnectError.from(err);
+    } finally {
+      clearTimeout(timer);
+      abort.abort();
+    }
+  }
+
+  function methods(): { service: DescService; method: DescMethod }[] {
+    return services.flatMap((service) => service.methods.map((method) => ({ service, method })));
+  }
+
+  it("answers hostile field values on every RPC with a success or a proper refusal that changes nothing", { timeout: 300_000 }, async () => {
+    const target = fc.constantFrom(...methods()).chain(({ service, method }) =>
+      fc.record({
+        service: fc.constant(service),
+        method: fc.constant(method),
+        init: messageArb(method.input, 0),
+        // Bidirectional streams need HTTP/2: gRPC here (the Connect clients above speak HTTP/1.1).
+        protocol: method.methodKind === "bidi_streaming" ? fc.constant<Protocol>("grpc") : fc.constantFrom(...PROTOCOLS),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(target, async ({ service, method, init, protocol }) => {
+        fc.pre(encodable(method, init, protocol));
+        // A long-poll claim would just wait: keep it short.
+        if (method.name === "ClaimTasks") delete init.wait;
+        const before = await snapshot();
+        const err = await call(service, method, init, protocol);
+        tally.calls++;
+        if (err === undefined) return;
+        tally.refused++;
+        checkRefusal(err, `${service.name}.${method.name} over ${protocol}`);
+        if (method.methodKind === "unary") expect(await snapshot(), `${method.name} refused, yet something changed`).toBe(before);
+      }),
+      { seed: SEED, numRuns: RUNS * 2, endOnFailure: true },
+    );
+    // Not vacuous: most of these are refusals.
+    expect(tally.refused).toBeGreaterThan(tally.calls / 2);
+  });
+
+  // --- raw bytes: what no client library would send -------------------------------------
+
+  /** The body for `method`, mostly broken: random bytes, a mangled valid encoding, JSON of the wrong shape. */
+  function rawBody(method: DescMethod, json: boolean): fc.Arbitrary<Uint8Array> {
+    const valid = messageArb(method.input, 1).map((init) => {
+      try {
+        const msg = create(method.input, init as never);
+        return json ? new TextEncoder().encode(toJsonString(method.input, msg)) : toBinary(method.input, msg);
+      } catch {
+        return new Uint8Array();
+      }
+    });
+    const mangled = fc.tuple(valid, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.nat()).map(([bytes, flips, cut]) => {
+      const out = Uint8Array.from(bytes);
+      for (const [at, v] of flips) if (out.length > 0) out[at % out.length] = v;
+      return cut % 3 === 0 && out.length > 1 ? out.subarray(0, cut % out.length) : out;
+    });
+    if (!json) return fc.oneof(fc.uint8Array({ maxLength: 300 }), mangled);
+    // JSON with every field given a value of some other type, or no JSON at all.
+    const names = method.input.fields.map((f) => f.jsonName);
+    const wrongTypes = fc
+      .dictionary(
+        names.length > 0 ? fc.constantFrom(...names) : fc.string(),
+        fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(1e300, -1, 2147483648, -2147483649, "9223372036854775808", "NOPE", [], {}, null, true, "1.5s", "x")),
+        { maxKeys: 4 },
+      )
+      .map((o) => new TextEncoder().encode(JSON.stringify(o)));
+    const invalidUtf8 = fc.uint8Array({ minLength: 1, maxLength: 40 }).map((b) => Uint8Array.from([...new TextEncoder().encode('{"queue":"'), ...b.map((x) => x | 0x80), ...new TextEncoder().encode('","type":"t"}')]));
+    const deep = fc.integer({ min: 50, max: 5_000 }).map((n) => new TextEncoder().encode(`{"payload":${'{"a":'.repeat(n)}1${"}".repeat(n)}}`));
+    return fc.oneof(wrongTypes, mangled, fc.string().map((s) => new TextEncoder().encode(s)), invalidUtf8, deep);
+  }
+
+  async function postConnectUnary(path: string, body: Uint8Array, json: boolean): Promise<{ status: number; err?: ConnectError }> {
+    const res = await fetch(`${replica.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": json ? "application/json" : "application/proto", "connect-protocol-version": "1" },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (res.status === 200) return { status: 200 };
+    return { status: res.status, err: errorFromJsonBytes(bytes, undefined, new ConnectError(`unparseable error body (HTTP ${res.status})`, Code.Unknown)) };
+  }
+
+  function postGrpc(path: string, message: Uint8Array, maxMs = 1_500): Promise<ConnectError | undefined> {
+    return new Promise((resolve, reject) => {
+      const req = h2.request({ ":method": "POST", ":path": path, "content-type": "application/grpc+proto", te: "trailers" });
+      let headers: http2.IncomingHttpHeaders = {};
+      const timer = setTimeout(() => {
+        req.close();
+        resolve(undefined); // a stream still open: accepted
+      }, maxMs);
+      req.on("response", (h) => (headers = h));
+      req.on("data", () => {});
+      req.on("trailers", (t) => {
+        clearTimeout(timer);
+        const all = new Headers();
+        for (const [k, v] of Object.entries({ ...headers, ...t })) if (typeof v === "string") all.set(k, v);
+        resolve(findTrailerError(all));
+      });
+      req.on("end", () => {
+        clearTimeout(timer);
+        const all = new Headers();
+        for (const [k, v] of Object.entries(headers)) if (typeof v === "string") all.set(k, v);
+        resolve(findTrailerError(all)); // a trailers-only answer
+      });
+      req.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      const envelope = new Uint8Array(5 + message.byteLength);
+      new DataView(envelope.buffer).setUint32(1, message.byteLength);
+      envelope.set(message, 5);
+      req.end(envelope);
+    });
+  }
+
+  it("answers random and mangled bytes on every RPC, over Connect JSON, Connect binary and gRPC, with a proper error", { timeout: 300_000 }, async () => {
+    const target = fc.constantFrom(...methods()).chain(({ service, method }) =>
+      fc.constantFrom(...PROTOCOLS).chain((protocol) =>
+        fc.record({ service: fc.constant(service), method: fc.constant(method), protocol: fc.constant(protocol), body: rawBody(method, protocol === "connect-json") }),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(target, async ({ service, method, protocol, body }) => {
+        const path = `/${service.typeName}/${method.name}`;
+        const what = `${service.name}.${method.name} over ${protocol}`;
+        const before = await snapshot();
+        let err: ConnectError | undefined;
+        if (protocol === "grpc") {
+          if (method.name === "ClaimTasks") return; // a valid long-poll would only wait
+          err = await postGrpc(path, body);
+        } else if (method.methodKind === "unary") {
+          if (method.name === "ClaimTasks") return;
+          const res = await postConnectUnary(path, body, protocol === "connect-json");
+          err = res.err;
+        } else {
+          return; // Connect streaming over HTTP/1.1 is covered by gRPC framing above
+        }
+        tally.calls++;
+        if (err === undefined) return;
+        tally.refused++;
+        checkRefusal(err, what);
+        if (method.methodKind === "unary") expect(await snapshot(), `${what} refused, yet something changed`).toBe(before);
+      }),
+      { seed: SEED + 1, numRuns: RUNS * 2, endOnFailure: true },
+    );
+    expect(tally.refused).toBeGreaterThan(tally.calls / 2);
+  });
+
+  // --- the named cases ----------------------------------------------------------------------
+
+  it("names the field of a wrong-typed, overflowing or unknown-enum JSON value", async () => {
+    const cases: [string, string, unknown, string][] = [
+      ["CreateTask", "priority", { queue: "q", type: "t", priority: "abc" }, "priority"],
+      ["CreateTask", "queue", { queue: 5, type: "t" }, "queue"],
+      ["CreateTask", "payload", { queue: "q", type: "t", payload: "not an object" }, "payload"],
+      ["CreateTask", "payload", { queue: "q", type: "t", payload: [1, 2] }, "payload"],
+      ["CreateTask", "int32 overflow", { queue: "q", type: "t", priority: 2147483648 }, "priority"],
+      ["CreateTask", "int32 underflow", { queue: "q", type: "t", maxAttempts: -2147483649 }, "max_attempts"],
+      ["CreateTask", "fraction", { queue: "q", type: "t", maxAttempts: 1.5 }, "max_attempts"],
+      ["CreateTask", "duration", { queue: "q", type: "t", timeouts: { heartbeatTimeout: "five seconds" } }, "timeouts.heartbeat_timeout"],
+      ["CreateTask", "timestamp", { queue: "q", type: "t", scheduledTime: "yesterday" }, "scheduled_time"],
+      ["CreateTask", "deep", { queue: "q", type: "t", payload: nest(2_000) }, "payload"],
+      ["ListTasks", "enum number", { states: [99] }, "states[0]"],
+      ["BatchCreateTasks", "nested", { requests: [{ queue: "q", type: "t" }, { queue: "q", type: "t", priority: {} }] }, "requests[1].priority"],
+    ];
+    for (const [rpc, label, body, field] of cases) {
+      const before = await snapshot();
+      const res = await postConnectUnary(`/baton.v1.TaskService/${rpc}`, new TextEncoder().encode(JSON.stringify(body)), true);
+      expect(res.status, `${rpc} ${label}`).toBe(400);
+      checkRefusal(res.err!, `${rpc} ${label}`);
+      const detail = res.err!.findDetails(ErrorDetailSchema)[0]!;
+      expect(detail.reason, `${rpc} ${label}`).toBe("INVALID_FIELD");
+      expect(detail.fieldViolations.map((v) => v.field), `${rpc} ${label}`).toContain(field);
+      expect(await snapshot()).toBe(before);
+    }
+  });
+
+  it("refuses a message over the 4 MiB limit as RESOURCE_EXHAUSTED on every protocol, and a 3 MiB string as an invalid field", async () => {
+    const before = await snapshot();
+    const big = { queue: "q", type: "t", payload: { blob: "x".repeat(5 * MiB) } };
+    const json = await postConnectUnary("/baton.v1.TaskService/CreateTask", new TextEncoder().encode(JSON.stringify(big)), true);
+    expect(json.status).toBe(429);
+    checkRefusal(json.err!, "5 MiB over Connect JSON");
+    expect(json.err!.findDetails(ErrorDetailSchema)[0]!.reason).toBe("MESSAGE_TOO_LARGE");
+    const msg = create(TaskService.method.createTask.input, big as never);
+    const binary = await postConnectUnary("/baton.v1.TaskService/CreateTask", toBinary(TaskService.method.createTask.input, msg), false);
+    checkRefusal(binary.err!, "5 MiB over Connect binary");
+    expect(binary.err!.code).toBe(Code.ResourceExhausted);
+    const grpc = await postGrpc("/baton.v1.TaskService/CreateTask", toBinary(TaskService.method.createTask.input, msg), 10_000);
+    checkRefusal(grpc!, "5 MiB over gRPC");
+    expect(grpc!.code).toBe(Code.ResourceExhausted);
+    // Under the message limit, a field too long for its rule is an ordinary invalid field.
+    const long = await postConnectUnary("/baton.v1.TaskService/CreateTask", new TextEncoder().encode(JSON.stringify({ queue: "q".repeat(3 * MiB), type: "t" })), true);
+    checkRefusal(long.err!, "3 MiB queue name");
+    expect(long.err!.findDetails(ErrorDetailSchema)[0]!.fieldViolations.map((v) => v.field)).toContain("queue");
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("decodes invalid UTF-8 in a binary string field to a proper refusal", async () => {
+    // Field 2 (queue) of CreateTaskRequest, length-delimited, with bytes that are not UTF-8.
+    const bytes = Uint8Array.from([0x12, 0x04, 0xff, 0xfe, 0xc3, 0x28, 0x1a, 0x01, 0x74]);
+    const res = await postConnectUnary("/baton.v1.TaskService/CreateTask", bytes, false);
+    expect(res.err, "refused").toBeDefined();
+    checkRefusal(res.err!, "invalid UTF-8 over Connect binary");
+    const grpc = await postGrpc("/baton.v1.TaskService/CreateTask", bytes, 10_000);
+    checkRefusal(grpc!, "invalid UTF-8 over gRPC");
+  });
+
+  it("is still up and answering after all of it", async () => {
+    expect(replica.process.exitCode).toBeNull();
+    const tasks = createClient(TaskService, transports.grpc);
+    const res = await tasks.listTasks({ queue: "fuzz" });
+    expect(res.tasks).toHaveLength(1);
+  });
+});
