@@ -13,16 +13,36 @@ export interface OnePortServer {
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
 
 /**
+ * Bounds that keep slow or idle clients from holding resources others need:
+ * a connection must send its first bytes within 10s, an HTTP/1.1 request its
+ * complete headers within 10s (else 408), and one HTTP/2 connection may hold at
+ * most 1,000 streams at once (more are refused with REFUSED_STREAM). Long-lived streams
+ * (worker sessions, WatchTasks) have no overall request timeout.
+ */
+export interface ConnectionLimits {
+  firstByteTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxStreamsPerConnection: number;
+}
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { firstByteTimeoutMs: 10_000, headersTimeoutMs: 10_000, maxStreamsPerConnection: 1_000 };
+
+/**
  * One port for HTTP/1.1 and cleartext HTTP/2 (gRPC needs h2c; curl and browsers
  * speak HTTP/1.1). Node's servers speak one each, so a plain TCP server peeks at
  * the first bytes of each connection and hands it to the matching one.
  */
-export async function listenOnePort(handler: Handler, port: number, host: string): Promise<OnePortServer> {
-  const h1 = http.createServer(handler as http.RequestListener);
+export async function listenOnePort(handler: Handler, port: number, host: string, limits: Partial<ConnectionLimits> = {}): Promise<OnePortServer> {
+  const { firstByteTimeoutMs, headersTimeoutMs, maxStreamsPerConnection } = { ...DEFAULT_CONNECTION_LIMITS, ...limits };
   // Long-lived streams (Connect, WatchTasks) must not be cut by Node's default request timeout.
-  h1.requestTimeout = 0;
+  const h1 = http.createServer({ requestTimeout: 0, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.max(50, headersTimeoutMs / 4)) }, handler as http.RequestListener);
   h1.keepAliveTimeout = 65_000;
-  const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  // http1 never listens itself (the TCP server below does), and Node only starts the
+  // connection tracking that enforces headersTimeout on 'listening': start it here.
+  h1.emit("listening");
+  const h2 = http2.createServer(
+    { settings: { maxConcurrentStreams: maxStreamsPerConnection } },
+    handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
   const sockets = new Set<net.Socket>();
   const h2Sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
@@ -53,7 +73,10 @@ export async function listenOnePort(handler: Handler, port: number, host: string
       h2Sockets.delete(socket);
     });
     socket.on("error", () => socket.destroy());
+    // A connection that never says a word is dropped; from the first byte on, http1/http2 time it.
+    socket.setTimeout(firstByteTimeoutMs, () => socket.destroy());
     socket.once("data", (first: Buffer) => {
+      socket.setTimeout(0);
       socket.pause();
       socket.unshift(first);
       const n = Math.min(first.length, H2_PREFACE.length);
@@ -90,6 +113,7 @@ export async function listenOnePort(handler: Handler, port: number, host: string
       timer.unref();
       await closed;
       clearTimeout(timer);
+      h1.close(); // stops the connection-tracking interval
     },
   };
 }
