@@ -94,6 +94,8 @@ export interface ChaosReport {
   watcher: { streams: number; broken: number; events: number };
   unexpectedExits: string[];
   notes: string[];
+  /** Histories of probes and orphaned tasks that took long to finish. */
+  slow: string[];
   check: CheckResult;
   violations: string[];
 }
@@ -164,6 +166,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const faults: FaultRecord[] = [];
   const outageAnswers: OutageAnswer[] = [];
   const createdIds: string[] = [];
+  const probeRecords: { fault: string; taskId: string; createdMs: number; completedMs: number }[] = [];
+  const orphanRecords: { fault: string; taskIds: string[]; ms: number }[] = [];
   let createRetries = 0;
   const deadline = started + opts.deadlineMs;
 
@@ -273,15 +277,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     });
     let probes = 0;
     /** A high-priority task created now; resolves when it completed (the system works end to end). */
-    const probe = async (): Promise<void> => {
+    const probe = async (fault: string): Promise<void> => {
       const key = `probe-${++probes}`;
+      const t0 = Date.now();
       const res = await retrying("create a probe", () => lb.createTask(taskRequest(key, 0, 0, 1000), { timeoutMs: 5_000 }));
       createdIds.push(res.task!.id);
+      const record = { fault, taskId: res.task!.id, createdMs: Date.now() - t0, completedMs: -1 };
+      probeRecords.push(record);
       for (;;) {
         if (Date.now() > deadline) throw new Error(`probe ${key} did not complete before the deadline`);
         try {
           const t = await lb.getTask({ id: res.task!.id }, { timeoutMs: 2_000 });
-          if (t.task?.state === TaskState.COMPLETED) return;
+          if (t.task?.state === TaskState.COMPLETED) {
+            record.completedMs = Date.now() - t0;
+            return;
+          }
         } catch {
           // an outage or a dropped connection: ask again
         }
@@ -439,7 +449,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }
       }
       const undone = Date.now();
-      const [orphansMs] = await Promise.all([untilTerminal(orphanIds, t0), probe()]);
+      const [orphansMs] = await Promise.all([untilTerminal(orphanIds, t0), probe(`${kind} ${target}`)]);
+      if (orphanIds.length > 0) orphanRecords.push({ fault: `${kind} ${target}`, taskIds: orphanIds, ms: orphansMs });
       const record: FaultRecord = {
         kind,
         at,
@@ -509,6 +520,25 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await watcher.stop();
     await fleet.killAll();
 
+    // Why was a recovery slow? The history of slow probes and orphans, for the report.
+    const slow: string[] = [];
+    const history = async (what: string, id: string, sinceMs: number) => {
+      const attempts = await sql!<{ attempt: number; worker_id: string; outcome: string; started: number; ended: number | null }[]>`
+        SELECT attempt, worker_id, outcome, (extract(epoch FROM started_at) * 1000)::float8 AS started,
+               (extract(epoch FROM ended_at) * 1000)::float8 AS ended
+        FROM baton_task_attempts WHERE task_id = ${id} ORDER BY attempt`;
+      const [task] = await sql!<{ created: number }[]>`SELECT (extract(epoch FROM created_at) * 1000)::float8 AS created FROM baton_tasks WHERE id = ${id}`;
+      const at = (ms: number | null) => (ms === null ? "-" : `+${Math.round(ms - (task?.created ?? 0))}ms`);
+      slow.push(
+        `${what} (${sinceMs}ms): task ${id} created, then ` +
+          attempts.map((a) => `#${a.attempt} ${a.worker_id} ${at(a.started)}..${at(a.ended)} ${a.outcome}`).join("; "),
+      );
+    };
+    for (const p of probeRecords) if (p.completedMs > 3_000) await history(`slow probe after ${p.fault}`, p.taskId, p.completedMs);
+    for (const o of orphanRecords) {
+      if (o.ms > hbS * 1000 + 5_000) for (const id of o.taskIds) await history(`slow orphan of ${o.fault}`, id, o.ms);
+    }
+
     const check = await checkInvariants({
       sql,
       queue: QUEUE,
@@ -541,6 +571,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       watcher: { streams: watcher.streams, broken: watcher.broken, events: watcher.events.length },
       unexpectedExits,
       notes,
+      slow,
       check,
       violations,
     };
@@ -601,6 +632,8 @@ export function formatReport(r: ChaosReport): string {
     lines.push(`answers while Postgres was down: ${r.outageAnswers.length}, ${[...kinds].join("; ")}, within ${Math.max(...ms)}ms`);
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
+  if (r.slow.length > 0) lines.push("slow recoveries:");
+  for (const n of r.slow) lines.push(`  ${n}`);
   lines.push(r.violations.length === 0 ? "invariants: all hold" : `VIOLATIONS (${r.violations.length}):`);
   for (const v of r.violations) lines.push(`  - ${v}`);
   return lines.join("\n");
