@@ -229,6 +229,11 @@ class MiniWorker {
         // R4: a refused Result is dropped, unless this worker is broken that way.
         if (m.value.accepted || !this.#flags.staleResend) this.#outbox.delete(k);
         else entry.refused = true;
+        // X2: a completion that crossed a Cancel is refused; the cancellation failure is still owed.
+        if (!m.value.accepted && m.value.error?.reason === "CANCEL_REQUESTED" && entry.result.outcome.case === "completed" && !this.#flags.completeAfterCancel) {
+          this.#outbox.set(k, { result: create(ResultSchema, { taskId: m.value.taskId, leaseId: m.value.leaseId, outcome: { case: "failed", value: { error: { type: "cancelled", message: m.value.error.message } } } }), sent: false });
+          this.#flush();
+        }
         this.#changed();
         this.#closeIfGoneAway(stream);
         return;

@@ -47,6 +47,7 @@ const EXPECTED: { flag: keyof BrokenFlags; rules: string[]; failing: string[] }[
     flag: "completeAfterCancel",
     rules: ["B2", "X2"],
     failing: [
+      "cancel/completion-crosses-cancel",
       "cancel/handler-ignores-cancel",
       "cancel/queued-task",
       "cancel/report-within-grace",
@@ -71,7 +72,8 @@ function explain(results: CaseResult[]): string {
     .join("\n");
 }
 
-describe("the broken worker", { timeout: 240_000 }, () => {
+// Timing checks on a loaded machine can flake once; a real mismatch fails twice.
+describe("the broken worker", { timeout: 240_000, retry: 1 }, () => {
   let cases: LoadedCase[];
   beforeAll(async () => {
     cases = await loadCases(undefined, new Set((await readRules(resolve(root, "proto/baton/v1"))).map((r) => r.id)));
