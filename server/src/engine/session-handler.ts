@@ -16,16 +16,21 @@ import { taskFromRow } from "../api/task-message.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
 import { complete, fail, rejection } from "./lease-calls.js";
+import { isStorageUnavailable } from "../api/storage-errors.js";
 import type { WorkerSession } from "./worker-session.js";
 
 /** Reasons after which the worker no longer holds the lease (R4): its slot is free. */
 const LEASE_GONE_REASONS = new Set(["LEASE_STALE", "TASK_NOT_FOUND"]);
 const EXTEND_MAX_MS = 60 * 60_000;
+/** How long a Result waits out a storage outage before the stream ends. */
+const STORAGE_RETRY_MS = 30_000;
 
 /**
- * Handles what a worker sends on its stream after Hello. Storage failures are
- * thrown: the stream ends UNAVAILABLE and the worker resends unacked results
- * after reconnecting (R3), which is safe because results are idempotent (W3).
+ * Handles what a worker sends on its stream after Hello. A storage outage does
+ * not end the session: a heartbeat that cannot reach Postgres is skipped (the
+ * next one renews the leases), and a Result is retried in place until Postgres
+ * answers (results are idempotent, W3/R3) for up to STORAGE_RETRY_MS; only then
+ * does the stream end UNAVAILABLE, and the worker resends after reconnecting.
  */
 export class SessionHandler {
   constructor(
@@ -55,7 +60,16 @@ export class SessionHandler {
     this.session.lastHeartbeatMs = Date.now();
     if (hb.leases.length === 0) return;
     const listed = hb.leases.slice(0, 1000).map((l) => ({ taskId: l.taskId, leaseId: l.leaseId }));
-    const renewed = new Map((await taskHeartbeatMany(this.engine.sql, listed.filter(isWellFormed))).map((r) => [r.task_id, r]));
+    let rows;
+    try {
+      rows = await taskHeartbeatMany(this.engine.sql, listed.filter(isWellFormed));
+    } catch (err) {
+      if (!isStorageUnavailable(err)) throw err;
+      // Postgres is away: nothing is renewed or reported now; the next heartbeat tries again.
+      this.engine.log.warn({ err, session: this.session.id }, "heartbeat skipped: storage unavailable");
+      return;
+    }
+    const renewed = new Map(rows.map((r) => [r.task_id, r]));
     for (const lease of listed) {
       const r = renewed.get(lease.taskId);
       if (!r) {
@@ -86,10 +100,10 @@ export class SessionHandler {
       return;
     }
     try {
-      const row =
+      const row = await this.untilStorageAnswers(() =>
         result.outcome.case === "completed"
-          ? await complete(this.engine, taskId, leaseId, result.outcome.value)
-          : await fail(
+          ? complete(this.engine, taskId, leaseId, result.outcome.value)
+          : fail(
               this.engine,
               taskId,
               leaseId,
@@ -100,7 +114,8 @@ export class SessionHandler {
                 details: result.outcome.value!.error!.details,
               },
               result.outcome.value!.retryAfter ? durationToMs(result.outcome.value!.retryAfter) : 0,
-            );
+            ),
+      );
       const task = taskFromRow(row);
       // Ack before release: releasing the last lease after a GoAway ends the stream.
       this.session.send({
@@ -136,6 +151,25 @@ export class SessionHandler {
     const err = await rejection(this.engine.sql, ext.taskId, ext.leaseId);
     this.session.send({ case: "cancel", value: create(CancelSchema, { taskId: ext.taskId, leaseId: ext.leaseId, reason: err.rawMessage, leaseLost: true }) });
     this.dispatcher.release(this.session, ext.taskId);
+  }
+
+  /**
+   * Runs `call` again while storage is unavailable (S4), up to STORAGE_RETRY_MS or
+   * until the stream closes. Messages queue behind it, heartbeats included, so the
+   * session counts as alive meanwhile (B3 must not end it for our outage).
+   */
+  private async untilStorageAnswers<T>(call: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + STORAGE_RETRY_MS;
+    for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 1_000)) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!isStorageUnavailable(err) || Date.now() + delayMs > deadline || this.session.closed) throw err;
+        this.session.lastHeartbeatMs = Date.now();
+        await new Promise((r) => setTimeout(r, delayMs));
+        this.session.lastHeartbeatMs = Date.now();
+      }
+    }
   }
 
   private ackRejected(taskId: string, leaseId: string, err: ConnectError): void {
