@@ -68,8 +68,10 @@ export interface FaultRecord {
   downMs: number;
   /** Undone until a fresh high-priority probe task completed end to end. */
   recoveryMs: number;
-  /** For worker faults: until every task the victim held was terminal again. */
+  /** For worker faults: until every task the victim held was terminal again (includes waiting in the queue). */
   orphansMs?: number;
+  /** For worker faults: until Postgres had ended the victim's last lease (expiry detected by the sweeper). */
+  leasesReleasedMs?: number;
   orphans?: number;
 }
 
@@ -168,6 +170,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const createdIds: string[] = [];
   const probeRecords: { fault: string; taskId: string; createdMs: number; completedMs: number }[] = [];
   const orphanRecords: { fault: string; taskIds: string[]; ms: number }[] = [];
+  const leaseRecords: { record: FaultRecord; leases: string[]; t0: number }[] = [];
   let createRetries = 0;
   const deadline = started + opts.deadlineMs;
 
@@ -277,7 +280,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     });
     let probes = 0;
     /** A high-priority task created now; resolves when it completed (the system works end to end). */
-    const probe = async (fault: string): Promise<void> => {
+    const probe = async (fault: string): Promise<number> => {
       const key = `probe-${++probes}`;
       const t0 = Date.now();
       const res = await retrying("create a probe", () => lb.createTask(taskRequest(key, 0, 0, 1000), { timeoutMs: 5_000 }));
@@ -290,7 +293,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           const t = await lb.getTask({ id: res.task!.id }, { timeoutMs: 2_000 });
           if (t.task?.state === TaskState.COMPLETED) {
             record.completedMs = Date.now() - t0;
-            return;
+            return Date.now();
           }
         } catch {
           // an outage or a dropped connection: ask again
@@ -359,12 +362,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       let note = "";
       let downMs = 0;
       let orphanIds: string[] = [];
+      let victimLeases: string[] = [];
       switch (kind) {
         case "kill-worker": {
           const { slot, held } = await pickWorker();
           [at, t0] = [rel(), Date.now()];
           target = slot.id;
           orphanIds = held.map((h) => h.task);
+          victimLeases = held.map((h) => h.lease);
           await fleet!.kill(slot);
           note = `kill -9 with ${held.length} tasks running`;
           await sleep(300);
@@ -377,6 +382,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           [at, t0] = [rel(), Date.now()];
           target = slot.id;
           orphanIds = held.map((h) => h.task);
+          victimLeases = held.map((h) => h.lease);
           fleet!.signal(slot, "SIGSTOP");
           // Past its lease: every lease it held must have been taken from it.
           const leases = held.map((h) => h.lease);
@@ -449,7 +455,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }
       }
       const undone = Date.now();
-      const [orphansMs] = await Promise.all([untilTerminal(orphanIds, t0), probe(`${kind} ${target}`)]);
+      const [orphansMs, probeDone] = await Promise.all([untilTerminal(orphanIds, t0), probe(`${kind} ${target}`)]);
       if (orphanIds.length > 0) orphanRecords.push({ fault: `${kind} ${target}`, taskIds: orphanIds, ms: orphansMs });
       const record: FaultRecord = {
         kind,
@@ -457,9 +463,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         target,
         note,
         downMs,
-        recoveryMs: Date.now() - undone,
+        recoveryMs: probeDone - undone,
         ...(orphanIds.length > 0 ? { orphans: orphanIds.length, orphansMs } : {}),
       };
+      if (victimLeases.length > 0) leaseRecords.push({ record, leases: victimLeases, t0 });
       // The probe may finish before the orphans: recovery is when the probe completed.
       say(`${kind} ${target}: ${note}; down ${downMs}ms, probe ok after ${record.recoveryMs}ms${orphanIds.length ? `, ${orphanIds.length} orphaned tasks done after ${orphansMs}ms` : ""}`);
       return record;
@@ -519,6 +526,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
     await watcher.stop();
     await fleet.killAll();
+
+    // How soon Baton took the leases of a dead or frozen worker back (heartbeat timeout + sweep).
+    for (const { record, leases, t0 } of leaseRecords) {
+      const [r] = await sql<{ ended: number | null; running: number }[]>`
+        SELECT max(extract(epoch FROM ended_at) * 1000)::float8 AS ended, count(*) FILTER (WHERE outcome <> 'lease_expired')::int AS running
+        FROM baton_task_attempts WHERE lease_id = ANY(${leases}::uuid[])`;
+      // Only when every lease really expired (a handler may have finished just before the signal).
+      if (r?.ended && r.running === 0) record.leasesReleasedMs = Math.round(r.ended - t0);
+    }
 
     // Why was a recovery slow? The history of slow probes and orphans, for the report.
     const slow: string[] = [];
@@ -617,13 +633,14 @@ export function formatReport(r: ChaosReport): string {
   const byKind = new Map<string, FaultRecord[]>();
   for (const f of r.faults) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), f]);
   lines.push(`faults injected: ${r.faults.length}`);
-  lines.push(`  kind               n   down ms (median/max)   probe recovery ms (median/max)   orphans done ms (median/max)`);
+  lines.push(`  (ms, median/max) down = injected until undone; probe = undone until a new top-priority task completed;`);
+  lines.push(`  leases back = injected until the victim's leases were expired; orphans = injected until its tasks were done`);
+  lines.push(`  kind               n   down          probe         leases back   orphans`);
+  const cell = (xs: number[]) => (xs.length ? `${pct(xs, 50)}/${Math.max(...xs)}` : "-").padEnd(13);
   for (const [kind, fs] of byKind) {
-    const down = fs.map((f) => f.downMs);
-    const rec = fs.map((f) => f.recoveryMs);
-    const orph = fs.filter((f) => f.orphansMs !== undefined).map((f) => f.orphansMs!);
+    const pick = (f: (x: FaultRecord) => number | undefined) => fs.map(f).filter((x): x is number => x !== undefined);
     lines.push(
-      `  ${kind.padEnd(18)} ${String(fs.length).padStart(2)}   ${`${pct(down, 50)}/${Math.max(...down)}`.padEnd(22)} ${`${pct(rec, 50)}/${Math.max(...rec)}`.padEnd(32)} ${orph.length ? `${pct(orph, 50)}/${Math.max(...orph)}` : "-"}`,
+      `  ${kind.padEnd(18)} ${String(fs.length).padStart(2)}   ${cell(pick((f) => f.downMs))} ${cell(pick((f) => f.recoveryMs))} ${cell(pick((f) => f.leasesReleasedMs))} ${cell(pick((f) => f.orphansMs))}`,
     );
   }
   if (r.outageAnswers.length > 0) {
