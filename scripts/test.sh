@@ -32,5 +32,8 @@ bash scripts/test-python-sdk.sh
 step "Go SDK (go vet, go test -race against a real server)"
 bash scripts/test-go-sdk.sh
 
+step "worker conformance suite against the TS, Python and Go SDKs"
+bash scripts/test-conformance.sh
+
 step "benchmark harness smoke run (tiny counts; timings are not asserted)"
 tsx test/bench/run.ts --smoke
