@@ -12,6 +12,7 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import fc from "fast-check";
 import postgres from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -440,6 +441,27 @@ describe("bad input, property-based", () => {
     checkRefusal(res.err!, "invalid UTF-8 over Connect binary");
     const grpc = await postGrpc("/baton.v1.TaskService/CreateTask", bytes, 10_000);
     checkRefusal(grpc!, "invalid UTF-8 over gRPC");
+  });
+
+  it("answers gRPC-Web requests that fail to decode with an ErrorDetail too, unary and streaming", async () => {
+    const msg = Uint8Array.from([0x0a, 0x03, 0xff, 0xfe, 0xfd]); // field 1 (a string) that is not UTF-8
+    const envelope = new Uint8Array(5 + msg.length);
+    new DataView(envelope.buffer).setUint32(1, msg.length);
+    envelope.set(msg, 5);
+    for (const rpc of ["GetTask", "WatchTasks"]) {
+      const res = await fetch(`${replica.url}/baton.v1.TaskService/${rpc}`, { method: "POST", headers: { "content-type": "application/grpc-web+proto" }, body: envelope });
+      const body = new Uint8Array(await res.arrayBuffer());
+      let trailer: Headers | undefined;
+      for (let at = 0; at + 5 <= body.length; ) {
+        const len = new DataView(body.buffer, body.byteOffset + at + 1, 4).getUint32(0);
+        if (body[at]! & 0x80) trailer = trailerParse(body.subarray(at + 5, at + 5 + len));
+        at += 5 + len;
+      }
+      const err = findTrailerError(trailer ?? new Headers([...res.headers]));
+      expect(err, rpc).toBeDefined();
+      checkRefusal(err!, `${rpc} over gRPC-Web`);
+      expect(err!.code).toBe(Code.InvalidArgument);
+    }
   });
 
   it("is still up and answering after all of it", async () => {
