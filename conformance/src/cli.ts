@@ -118,7 +118,10 @@ async function main(): Promise<number> {
   return t.failed > 0 ? 1 : 0;
 }
 
-process.exitCode = await main().catch((err: unknown) => {
+const code = await main().catch((err: unknown) => {
   console.error(err);
   return 2;
 });
+// Every case has closed its server and its adapter; exit now rather than wait
+// for connections a misbehaving adapter may have left half-open.
+process.exit(code);

@@ -25,6 +25,12 @@ export async function listen(handler: Handler, host = "127.0.0.1"): Promise<List
   h1.requestTimeout = 0;
   const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+    session.on("error", () => session.destroy());
+  });
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -48,6 +54,7 @@ export async function listen(handler: Handler, host = "127.0.0.1"): Promise<List
   const { port } = tcp.address() as net.AddressInfo;
   const resetAll = () => {
     for (const s of sockets) s.resetAndDestroy();
+    for (const s of sessions) s.destroy();
   };
   return {
     url: `http://${host}:${port}`,
