@@ -11,6 +11,8 @@ import type { Logger } from "./logger.js";
 import { AsyncQueue } from "./queue.js";
 import { sleep } from "./timers.js";
 
+const leaseKey = (taskId: string, leaseId: string) => `${taskId}\u0000${leaseId}`;
+
 /** Answers that mean the worker no longer holds the lease (L4): stop, and never retry the call. */
 const LEASE_GONE = new Set(["LEASE_STALE", "TASK_NOT_FOUND"]);
 
@@ -31,6 +33,8 @@ export class ListenLink implements WorkerLink {
   /** Ends everything, unary calls included. */
   readonly #all = new AbortController();
   #draining = false;
+  /** Leases reported lost (B2): a result of one of them is not sent again. */
+  readonly #lost = new Set<string>();
 
   constructor(workers: RpcClient<typeof WorkerService>, tasks: RpcClient<typeof TaskService>, log: Logger) {
     this.#workers = workers;
@@ -47,6 +51,7 @@ export class ListenLink implements WorkerLink {
     const signal = AbortSignal.any([this.#listen.signal, this.#all.signal]);
     try {
       for await (const res of this.#workers.listen({ hello }, { signal })) {
+        if (res.message.case === "cancel" && res.message.value.leaseLost) this.#lost.add(leaseKey(res.message.value.taskId, res.message.value.leaseId));
         if (res.message.case !== undefined) this.#inbox.push(res.message);
       }
       // After a Drain the unary side carries on; otherwise the stream's end ends the session.
@@ -73,6 +78,7 @@ export class ListenLink implements WorkerLink {
     } catch (err) {
       const e = BatonError.from(err);
       if (LEASE_GONE.has(e.reason)) {
+        this.#lost.add(leaseKey(taskId, leaseId));
         this.#inbox.push({ case: "cancel", value: create(CancelSchema, { taskId, leaseId, reason: e.rawMessage, leaseLost: true }) });
       } else if (!this.#all.signal.aborted) {
         // The next beat tries again; the lease outlives a missed beat or two.
@@ -97,6 +103,8 @@ export class ListenLink implements WorkerLink {
     const backoff = new Backoff();
     const signal = this.#all.signal;
     while (!signal.aborted) {
+      // B2: once the lease is reported lost, its result is not sent again (the worker dropped it).
+      if (this.#lost.has(leaseKey(taskId, leaseId))) return;
       try {
         const res =
           result.outcome.case === "completed"
