@@ -7,6 +7,7 @@
 #
 #   bash scripts/test-conformance.sh                        # all three SDKs
 #   BATON_CONFORMANCE_SDKS="go" bash scripts/test-conformance.sh --run 'lease/' --trace
+#   BATON_CONFORMANCE_SDKS="ts-listen" bash scripts/test-conformance.sh   # TS on the Listen fallback
 #
 # Extra arguments go to every runner (see `npx baton-conformance --help`).
 # Needs node_modules (npm install), and for Python .venv (scripts/setup-tools.sh).
@@ -36,6 +37,12 @@ for sdk in $sdks; do
     run --worker "node --import tsx sdk/ts/conformance/adapter.ts" \
       --known-failing sdk/ts/conformance/known-failing.txt --junit "$out/ts.xml" "$@" || failed+=("ts")
     ;;
+  ts-listen)
+    # Opt-in: the TS SDK on the Listen fallback (F1), with its own known-failing list.
+    step "TypeScript SDK on the Listen fallback (BATON_CONFORMANCE_TRANSPORT=listen)"
+    BATON_CONFORMANCE_TRANSPORT=listen run --worker "node --import tsx sdk/ts/conformance/adapter.ts" \
+      --known-failing sdk/ts/conformance/known-failing-listen.txt --junit "$out/ts-listen.xml" "$@" || failed+=("ts-listen")
+    ;;
   python)
     step "Python SDK (sdk/python/conformance/adapter.py)"
     if [[ ! -x .venv/bin/python ]]; then
@@ -60,7 +67,7 @@ for sdk in $sdks; do
       --known-failing sdk/go/conformance/known-failing.txt --junit "$out/go.xml" "$@" || failed+=("go")
     ;;
   *)
-    echo "test-conformance: unknown SDK '$sdk' (ts, python, go)" >&2
+    echo "test-conformance: unknown SDK '$sdk' (ts, ts-listen, python, go)" >&2
     failed+=("$sdk")
     ;;
   esac

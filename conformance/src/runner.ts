@@ -127,7 +127,13 @@ export async function runCase(c: LoadedCase, launch: AdapterLauncher, opts: RunO
     const book = server.leaseBook();
     const checkCtx = { entries: trace.entries, book, server: serverConfig, scriptEnd };
     for (const check of spec.checks) {
-      for (const problem of evaluate(check, checkCtx)) failures.push(`${describeCheck(check)}: ${problem}`);
+      let problems: string[];
+      try {
+        problems = evaluate(check, checkCtx);
+      } catch (err) {
+        problems = [`the check could not be evaluated: ${err instanceof Error ? err.message : String(err)}`];
+      }
+      for (const problem of problems) failures.push(`${describeCheck(check)}: ${problem}`);
     }
   } catch (err) {
     failures.push(`runner error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

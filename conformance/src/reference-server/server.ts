@@ -16,9 +16,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { TaskSchema, TaskState, type Task } from "../../../gen/ts/baton/v1/task_pb.js";
 import {
-  CompleteTaskRequestSchema,
   CompleteTaskResponseSchema,
-  FailTaskRequestSchema,
   FailTaskResponseSchema,
   HeartbeatRequestSchema,
   HeartbeatResponseSchema,
@@ -541,7 +539,12 @@ export class ReferenceServer {
       text: "(TaskService.Heartbeat)",
     });
     const lease = this.#currentLease(ref.taskId, ref.leaseId);
-    if (!lease) throw staleError();
+    if (!lease) {
+      // F1: LEASE_STALE is what Cancel{lease_lost} is on a stream (B2); record it as one.
+      const cancel = create(CancelSchema, { taskId: req.taskId, leaseId: req.leaseId, reason: "lease is not current", leaseLost: true });
+      this.#trace.add({ kind: "cancel", session: session?.n ?? 0, taskId: req.taskId, leaseId: req.leaseId, message: { desc: CancelSchema, value: cancel }, text: "(unary LEASE_STALE)" });
+      throw staleError();
+    }
     lease.expireAt = this.#trace.now() + this.#config.leaseTtlMs;
     const task = this.#tasks.get(req.taskId)!;
     return create(HeartbeatResponseSchema, { leaseExpireTime: timestampFromMs(Date.now() + this.#config.leaseTtlMs), cancelRequested: task.cancelRequested });
@@ -562,7 +565,8 @@ export class ReferenceServer {
       taskId: r.taskId,
       leaseId: r.leaseId,
       completed: kind === "completed",
-      message: { desc: kind === "completed" ? CompleteTaskRequestSchema : FailTaskRequestSchema, value: req },
+      // Recorded as the Result it stands for, so the checks read both transports alike.
+      message: { desc: ResultSchema, value: r },
       text: kind === "completed" ? "(TaskService.CompleteTask)" : "(TaskService.FailTask)",
     });
     const task = this.#tasks.get(r.taskId);
@@ -573,6 +577,7 @@ export class ReferenceServer {
       if (policy.reject) {
         const lease = task.leases.find((l) => l.leaseId === r.leaseId);
         if (lease) lease.current = false;
+        this.#unaryAnswer(session, r, false, task.state, policy.reject);
         throw new ConnectError(`refused by the conformance suite: ${policy.reject}`, Code.FailedPrecondition, undefined, [
           { desc: ErrorDetailSchema, value: { reason: policy.reject, message: "refused by the conformance suite" } },
         ]);
@@ -581,13 +586,23 @@ export class ReferenceServer {
       lose = policy.lose;
     }
     const outcome = this.#decide(r);
+    if (lose) {
+      this.#trace.note(`the answer to ${r.taskId}'s result withheld (lost, as the case asks)`, session?.n ?? 0);
+      throw new ConnectError("the answer was lost (the conformance suite withholds it)", Code.Unavailable);
+    }
+    this.#unaryAnswer(session, r, outcome.accepted, outcome.state, outcome.reason);
     if (!outcome.accepted) {
       throw new ConnectError(outcome.message, outcome.reason === "TASK_NOT_FOUND" ? Code.NotFound : Code.FailedPrecondition, undefined, [
         { desc: ErrorDetailSchema, value: { reason: outcome.reason, message: outcome.message } },
       ]);
     }
-    if (lose) throw new ConnectError("the answer was lost (the conformance suite withholds it)", Code.Unavailable);
     return create(TaskSchema, { id: r.taskId, state: outcome.state });
+  }
+
+  /** Records a unary call's answer as the Ack it stands for, so cases read the same on both transports. */
+  #unaryAnswer(session: Session | undefined, r: Result, accepted: boolean, state: TaskState, reason: string): void {
+    const ack = create(AckSchema, { taskId: r.taskId, leaseId: r.leaseId, accepted, taskState: state, error: accepted ? undefined : { reason } });
+    this.#trace.add({ kind: "ack", session: session?.n ?? 0, taskId: r.taskId, leaseId: r.leaseId, message: { desc: AckSchema, value: ack }, text: "(unary answer)" });
   }
 
   // ---- streams --------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 // for each against the reference server, reports what its handlers do as
 // AdapterEvents on stdout, and stops the workers gracefully when stdin closes.
 //
-//   npx baton-conformance --worker "npx tsx sdk/ts/conformance/adapter.ts"
+//   npx baton-conformance --worker "node --import tsx sdk/ts/conformance/adapter.ts"
+//
+// BATON_CONFORMANCE_TRANSPORT=listen runs the worker on the Listen fallback (F1).
 import { create, type JsonObject, type MessageInitShape } from "@bufbuild/protobuf";
 import { sizeDelimitedDecodeStream, sizeDelimitedEncode } from "@bufbuild/protobuf/wire";
 import {
@@ -89,6 +91,8 @@ function start(req: AdapterRequest): Worker {
     namespace: w.namespace || undefined,
     slots: w.slots,
     logger: stderrLogger,
+    // BATON_CONFORMANCE_TRANSPORT=listen runs the Listen fallback (F1) instead of Connect.
+    transport: process.env.BATON_CONFORMANCE_TRANSPORT === "listen" ? "listen" : "connect-h2",
   });
   for (const b of req.handlers) worker.handle(b.taskType, handler(req.caseName, b));
   worker.run().catch((err: unknown) => {
