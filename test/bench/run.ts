@@ -10,7 +10,9 @@
  * without timing anything that matters.
  *
  * For work on one system: --only=<substring of system names, comma-separated>
- * and --tasks=<burn-down count>; such a partial run writes nothing.
+ * and --tasks=<burn-down count>; such a partial run writes nothing. --pg-statements
+ * prints, after each system, the statements Postgres spent most time on
+ * (pg_stat_statements), to see where a system's database time goes.
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { writeFile } from "node:fs/promises";
@@ -41,6 +43,7 @@ const settings: BenchSettings = smoke
 if (flag("tasks")) settings.throughputTasks = Number(flag("tasks"));
 if (flag("latency-tasks")) settings.latencyTasks = Number(flag("latency-tasks"));
 if (flag("streams")) settings.idleStreams = Number(flag("streams"));
+const pgStatements = process.argv.includes("--pg-statements");
 const partial = only !== undefined || flag("tasks") !== undefined || flag("latency-tasks") !== undefined || flag("streams") !== undefined;
 
 const log = (msg: string) => console.error(`bench: ${msg}`);
@@ -79,7 +82,9 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 log(`${smoke ? "smoke run" : "full run"}: ${settings.throughputTasks} tasks burn-down, ${settings.latencyTasks} latency tasks, concurrency ${settings.concurrency}; load average ${loadAtStart}`);
 const [postgresServer, nats, prepared] = await Promise.all([
   // fsync on: commits wait for the WAL flush, as in production (the data dir is on tmpfs here, so a flush is cheap).
-  startPostgres({ settings: { synchronous_commit: "on", fsync: "on" } }),
+  startPostgres({
+    settings: { synchronous_commit: "on", fsync: "on", ...(pgStatements ? { shared_preload_libraries: "'pg_stat_statements'" } : {}) },
+  }),
   startNats({ jetstream: false }),
   // Builds (Go programs) while the servers start; a system that cannot be prepared is reported, not fatal.
   Promise.all(systems.map((s) => (s.prepare?.() ?? Promise.resolve()).then(() => undefined, (err: unknown) => message(err)))),
@@ -103,6 +108,7 @@ try {
       return;
     }
     const t0 = performance.now();
+    if (pgStatements) await resetStatements(postgresServer.url);
     try {
       const running = await row.system.start(await context());
       try {
@@ -111,6 +117,7 @@ try {
       } finally {
         await running.stop();
       }
+      if (pgStatements) log(`${row.system.name}: statements by total time:\n${await topStatements(postgresServer.url)}`);
       log(`${row.system.name}: ${fmtRate(row.tp.tasksPerSecond)} tasks/s, p50 ${row.lat ? fmtMs(row.lat.p50) : "n/a"} ms (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
     } catch (err) {
       row.error = message(err);
@@ -151,6 +158,22 @@ if (smoke && (failed.length > 0 || idleError !== undefined)) {
 }
 // Workers' timers and sockets may linger after stop(); the report is out.
 process.exit(0);
+
+async function resetStatements(adminUrl: string): Promise<void> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
+  await sql`SELECT pg_stat_statements_reset()`;
+  await sql.end();
+}
+
+async function topStatements(adminUrl: string): Promise<string> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const rows = await sql<{ calls: string; rows: string; ms: number; query: string }[]>`
+    SELECT calls::text, rows::text, total_exec_time AS ms, regexp_replace(query, '[[:space:]]+', ' ', 'g') AS query
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`;
+  await sql.end();
+  return rows.map((r) => `  ${r.ms.toFixed(0).padStart(7)} ms ${r.calls.padStart(7)} calls ${r.rows.padStart(8)} rows  ${r.query.slice(0, 150)}`).join("\n");
+}
 
 async function collectVersions(adminUrl: string): Promise<Record<string, string>> {
   const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });

@@ -31,7 +31,9 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "baton-replica-")));
   // node --import tsx, not the tsx CLI: the CLI runs the server in a child process,
   // so SIGKILL would kill only the CLI and leave the server running as an orphan.
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "server/src/main.ts"), "serve", "--port", String(opts.port ?? 0), "--data-dir", dataDir], {
+  // BATON_REPLICA_NODE_ARGS: extra node flags for every replica, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a bench run.
+  const nodeArgs = process.env.BATON_REPLICA_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(ROOT, "server/src/main.ts"), "serve", "--port", String(opts.port ?? 0), "--data-dir", dataDir], {
     cwd: ROOT,
     env: {
       ...process.env,
