@@ -58,6 +58,11 @@ function ts(value: Date | string): Timestamp {
   return timestampFromDate(value instanceof Date ? value : new Date(value));
 }
 
+/** A stored state as the protocol's enum. */
+export function taskStateOf(name: TaskStateName): TaskState {
+  return stateByName[name];
+}
+
 export function taskErrorFromStored(e: StoredError): TaskError {
   return create(TaskErrorSchema, { type: e.type, message: e.message, nonRetryable: e.nonRetryable, details: e.details });
 }

@@ -26,8 +26,11 @@ export function taskAction(method: TaskMethod, purpose: string, deadline?: Times
   });
 }
 
+/** What a task's contract depends on: an Ack builds it from a stored row without converting the whole task. */
+export type ContractSubject = Pick<Task, "id" | "state" | "queue" | "lease" | "cancelRequested" | "terminalReason">;
+
 /** The contract of a response about one task (C1, C3). */
-export function taskContract(task: Task, audience: Audience): AgentContract {
+export function taskContract(task: ContractSubject, audience: Audience): AgentContract {
   return create(AgentContractSchema, {
     resource: `task/${task.id}`,
     state: TaskState[task.state],
@@ -44,9 +47,14 @@ export function listContract(nextActions: NextAction[], guidance: string): Agent
   });
 }
 
-function nextActionsFor(task: Task, audience: Audience): NextAction[] {
-  const watch = taskAction("watchTasks", "stream this task's state changes (filter by task_id)");
-  const get = taskAction("getTask", "read the task's state, result and attempt history");
+// Actions without a deadline are the same in every response: built once and shared
+// (responses are only encoded, never changed, after they are built).
+const watch = taskAction("watchTasks", "stream this task's state changes (filter by task_id)");
+const get = taskAction("getTask", "read the task's state, result and attempt history");
+const cancelRunning = taskAction("cancelTask", "ask the worker to stop (delivered on its next heartbeat)");
+const requeue = taskAction("requeueTask", "move it back to PENDING with a fresh attempt budget after fixing the cause");
+
+function nextActionsFor(task: ContractSubject, audience: Audience): NextAction[] {
   switch (task.state) {
     case TaskState.PENDING:
       return [
@@ -67,16 +75,16 @@ function nextActionsFor(task: Task, audience: Audience): NextAction[] {
           taskAction("failTask", "report a failure (retryable unless error.non_retryable)", deadline),
         ];
       }
-      return [get, watch, taskAction("cancelTask", "ask the worker to stop (delivered on its next heartbeat)")];
+      return [get, watch, cancelRunning];
     }
     case TaskState.DEAD_LETTER:
-      return [get, taskAction("requeueTask", "move it back to PENDING with a fresh attempt budget after fixing the cause")];
+      return [get, requeue];
     default:
       return [get];
   }
 }
 
-function guidanceFor(task: Task, audience: Audience): string {
+function guidanceFor(task: ContractSubject, audience: Audience): string {
   switch (task.state) {
     case TaskState.PENDING:
       return "waiting for a worker; watch or poll GetTask for the outcome";

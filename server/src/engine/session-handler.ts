@@ -12,7 +12,7 @@ import { invalidArgument } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import { taskExtendLease, taskHeartbeatMany } from "../store/tasks.js";
 import { workerTouchMany } from "../store/workers.js";
-import { taskFromRow } from "../api/task-message.js";
+import { taskStateOf } from "../api/task-message.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
 import { complete, fail, rejection } from "./lease-calls.js";
@@ -116,11 +116,19 @@ export class SessionHandler {
               result.outcome.value!.retryAfter ? durationToMs(result.outcome.value!.retryAfter) : 0,
             ),
       );
-      const task = taskFromRow(row);
+      // The Ack needs the state and its contract, not the whole task: no full conversion per result.
+      const subject = {
+        id: row.id,
+        state: taskStateOf(row.state),
+        queue: row.queue,
+        lease: undefined,
+        cancelRequested: row.cancel_requested,
+        terminalReason: row.terminal_reason,
+      };
       // Ack before release: releasing the last lease after a GoAway ends the stream.
       this.session.send({
         case: "ack",
-        value: create(AckSchema, { taskId, leaseId, accepted: true, taskState: task.state, contract: taskContract(task, "producer") }),
+        value: create(AckSchema, { taskId, leaseId, accepted: true, taskState: subject.state, contract: taskContract(subject, "producer") }),
       });
       this.dispatcher.release(this.session, taskId);
     } catch (err) {
