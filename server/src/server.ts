@@ -20,7 +20,6 @@ import { createWatchHub } from "./engine/watch-hub.js";
 import { listenOnePort } from "./http/one-port.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, withProtocolErrorDetails } from "./http/protocol-errors.js";
 import { createMetrics } from "./http/metrics.js";
-import { withRequestContext } from "./http/request-log.js";
 import { createSurfaces } from "./http/surfaces.js";
 import { openDatabase } from "./store/database.js";
 import { migrate } from "./store/migrate.js";
@@ -62,8 +61,7 @@ export interface BatonServer {
 
 /** Wires storage, bus, background services and the RPC surface, and listens on one port. */
 export async function startServer(opts: ServerOptions): Promise<BatonServer> {
-  // Every log line during an RPC carries its request id.
-  const log = withRequestContext(opts.log);
+  const log = opts.log;
   const db = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir });
   const applied = await migrate(db.sql);
   if (applied.length > 0) log.info({ applied }, "applied migrations");

@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { batonError, unavailable } from "../core/errors.js";
+import { callLog } from "../http/request-log.js";
 import { isStorageUnavailable } from "./storage-errors.js";
 
 /** The retry delay suggested while storage is unreachable. */
@@ -17,7 +18,7 @@ export function createErrorInterceptor(log: Logger): Interceptor {
     try {
       return await next(req);
     } catch (err) {
-      throw toBatonError(err, req.method.name, log);
+      throw toBatonError(err, req.method.name, callLog(req.contextValues, log));
     }
   };
 }

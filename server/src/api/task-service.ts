@@ -2,6 +2,7 @@
  * TaskService: validates each request (S1), calls the engine, and answers with
  * the task and its agent contract (C1). No rules live here.
  */
+import { callLog } from "../http/request-log.js";
 import { create, toJson } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -250,7 +251,7 @@ export function createTaskService(engine: Engine, hub: WatchHub, dispatcher?: Di
     },
 
     watchTasks(req, ctx) {
-      return watchTasks(engine, hub, req, ctx.signal, ctx.responseHeader);
+      return watchTasks({ ...engine, log: callLog(ctx.values, engine.log) }, hub, req, ctx.signal, ctx.responseHeader);
     },
   };
 }

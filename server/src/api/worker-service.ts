@@ -25,6 +25,7 @@ import { SessionHandler } from "../engine/session-handler.js";
 import { closeSession, openSession, type SessionSettings } from "../engine/session-lifecycle.js";
 import { workerGet, workerList } from "../store/workers.js";
 import { Channel } from "../lib/channel.js";
+import { callLog } from "../http/request-log.js";
 import { toBatonError } from "./error-interceptor.js";
 import { workerFromRow } from "./worker-message.js";
 
@@ -53,7 +54,8 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
         (m) => out.push(create(ConnectResponseSchema, { message: m })),
         () => out.close(),
       );
-      const handler = new SessionHandler(engine, dispatcher, session);
+      // Lines about this session carry its call's request id.
+      const handler = new SessionHandler({ ...engine, log: callLog(ctx.values, engine.log) }, dispatcher, session);
       let failure: unknown;
       const onAbort = () => out.close();
       ctx.signal.addEventListener("abort", onAbort);
@@ -103,7 +105,7 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
       try {
         for await (const message of out) yield message;
         await reading;
-        if (failure !== undefined && !ctx.signal.aborted) throw toBatonError(failure, "baton.v1.WorkerService/Connect", engine.log);
+        if (failure !== undefined && !ctx.signal.aborted) throw toBatonError(failure, "baton.v1.WorkerService/Connect", callLog(ctx.values, engine.log));
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);
         session.closed = true;

@@ -3,6 +3,7 @@
  * definitions), calls engine/workflow-runs.ts, and answers with the resource
  * and its agent contract (C1). No rules live here.
  */
+import { callLog } from "../http/request-log.js";
 import { create, toJson, type JsonObject } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { RunState, WorkflowSpecSchema, type Run, type Workflow } from "../../../gen/ts/baton/v1/workflow_pb.js";
@@ -279,7 +280,7 @@ export function createWorkflowService(engine: Engine, hub: WatchHub): ServiceImp
     },
 
     watchRun(req, ctx) {
-      return watchRun(engine, hub, req, ctx.signal, ctx.responseHeader);
+      return watchRun({ ...engine, log: callLog(ctx.values, engine.log) }, hub, req, ctx.signal, ctx.responseHeader);
     },
   };
 }

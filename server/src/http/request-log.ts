@@ -3,13 +3,16 @@
  *
  * Every RPC gets a request id: the caller's `x-request-id` when it sent a sane
  * one, else a fresh UUID; it is echoed in the response's `x-request-id` header
- * (and in an error's metadata). While the call runs, every line logged through
- * a logger from `withRequestContext` — the engine's included — carries the
- * request id and the procedure; the line that closes the call adds the task
- * ids it touched, its code and duration.
+ * (and in an error's metadata). Handlers log through the call's logger
+ * (`callLog`), whose lines carry the request id and the procedure; the line
+ * that closes the call adds the task ids it touched, its code and duration.
+ *
+ * The call's logger travels in Connect's context values, not in an
+ * AsyncLocalStorage: on Node 20 one AsyncLocalStorage turns on promise hooks for
+ * the whole process, which cost ~9% of the server's CPU per task in
+ * `npm run bench` (every await pays for them).
  */
-import { AsyncLocalStorage } from "node:async_hooks";
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "pino";
 import type { BatonMetrics } from "./metrics.js";
@@ -20,11 +23,11 @@ interface RequestContext {
   procedure: string;
 }
 
-const context = new AsyncLocalStorage<RequestContext>();
+const callLogKey = createContextKey<Logger | undefined>(undefined, { description: "the logger of one RPC" });
 
-/** A child of `log` whose lines carry the current RPC's request id and procedure. */
-export function withRequestContext(log: Logger): Logger {
-  return log.child({}, { formatters: { log: (fields) => ({ ...context.getStore(), ...fields }) } });
+/** The logger of the call `values` belong to (its lines carry the request id and procedure), else `fallback`. */
+export function callLog(values: ContextValues, fallback: Logger): Logger {
+  return values.get(callLogKey) ?? fallback;
 }
 
 /** At most this many task ids are logged for one call (a claim may return 100). */
@@ -33,6 +36,7 @@ const MAX_LOGGED_IDS = 20;
 export function createRequestLogInterceptor(log: Logger, metrics: BatonMetrics): Interceptor {
   return (next) => async (req) => {
     const ctx: RequestContext = { requestId: requestIdOf(req.header.get("x-request-id")), procedure: `${req.service.typeName}/${req.method.name}` };
+    req.contextValues.set(callLogKey, log.child(ctx));
     const startedMs = performance.now();
     const taskIds = req.stream ? [] : taskIdsOf(req.message);
     const finish = (code: string, more: Record<string, unknown> = {}) => {
@@ -43,7 +47,7 @@ export function createRequestLogInterceptor(log: Logger, metrics: BatonMetrics):
       else log.info(fields, code === "ok" ? "rpc" : "rpc failed");
     };
     try {
-      const res = await context.run(ctx, () => next(req));
+      const res = await next(req);
       res.header.set("x-request-id", ctx.requestId);
       if (!res.stream) {
         taskIds.push(...taskIdsOf(res.message));
@@ -57,8 +61,7 @@ export function createRequestLogInterceptor(log: Logger, metrics: BatonMetrics):
         let code = "";
         try {
           for (;;) {
-            // Each step runs in the request's context, so lines the handler logs carry its id.
-            const step = await context.run(ctx, () => it.next());
+            const step = await it.next();
             if (step.done) {
               code = "ok";
               return;
