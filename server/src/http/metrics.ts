@@ -92,6 +92,17 @@ export function createMetrics(): BatonMetrics {
   });
 
   const at = (t: TaskRow) => ({ namespace: t.namespace, queue: t.queue });
+  /** One inc per queue instead of one per task: a claim or a batch create is usually all one queue. */
+  const incPerQueue = (counter: Counter, tasks: readonly TaskRow[]) => {
+    const counts = new Map<string, { labels: { namespace: string; queue: string }; n: number }>();
+    for (const t of tasks) {
+      const key = `${t.namespace}\u0000${t.queue}`;
+      const c = counts.get(key);
+      if (c) c.n++;
+      else counts.set(key, { labels: at(t), n: 1 });
+    }
+    for (const { labels, n } of counts.values()) counter.inc(labels, n);
+  };
   // Never let a metrics bug fail a call that already committed.
   const safely =
     <A extends unknown[]>(fn: (...args: A) => void) =>
@@ -105,12 +116,10 @@ export function createMetrics(): BatonMetrics {
 
   return {
     registry,
-    created: safely((tasks) => {
-      for (const t of tasks) created.inc(at(t));
-    }),
+    created: safely((tasks) => incPerQueue(created, tasks)),
     claimed: safely((tasks) => {
+      incPerQueue(claimed, tasks);
       for (const t of tasks) {
-        claimed.inc(at(t));
         if (t.attempt === 1 && t.lease_started_at) createToStart.observe(at(t), seconds(t.created_at, t.lease_started_at));
       }
     }),
