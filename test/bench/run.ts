@@ -83,7 +83,7 @@ log(`${smoke ? "smoke run" : "full run"}: ${settings.throughputTasks} tasks burn
 const [postgresServer, nats, prepared] = await Promise.all([
   // fsync on: commits wait for the WAL flush, as in production (the data dir is on tmpfs here, so a flush is cheap).
   startPostgres({
-    settings: { synchronous_commit: "on", fsync: "on", ...(pgStatements ? { shared_preload_libraries: "'pg_stat_statements'" } : {}) },
+    settings: { synchronous_commit: "on", fsync: "on", ...(process.env.BENCH_PG_EXTRA ? JSON.parse(process.env.BENCH_PG_EXTRA) : {}), ...(pgStatements ? { shared_preload_libraries: "'pg_stat_statements'" } : {}) },
   }),
   startNats({ jetstream: false }),
   // Builds (Go programs) while the servers start; a system that cannot be prepared is reported, not fatal.
@@ -202,9 +202,9 @@ function render(): string {
     [header, header.map(() => "---"), ...body].map((r) => `| ${r.join(" | ")} |`).join("\n");
 
   const main = table(
-    ["system", "tasks/s", "÷ ceiling", "create→start p50 ms", "p95", "p99", "max", "Postgres CPU µs/task", "server CPU µs/task", "worker CPU µs/task"],
+    ["system", "tasks/s", "÷ ceiling", "create→start p50 ms", "p95", "p99", "max", "create call p50 ms", "Postgres CPU µs/task", "server CPU µs/task", "worker CPU µs/task"],
     rows.map((r) => {
-      if (r.error) return [r.system.name, `could not run: ${r.error}`, "", "", "", "", "", "", "", ""];
+      if (r.error) return [r.system.name, `could not run: ${r.error}`, "", "", "", "", "", "", "", "", ""];
       const lat = r.lat;
       const na = lat ? undefined : "n/a";
       return [
@@ -215,6 +215,7 @@ function render(): string {
         na ?? fmtMs(lat!.p95),
         na ?? fmtMs(lat!.p99),
         na ?? fmtMs(lat!.max),
+        na ?? fmtMs(lat!.createCallP50),
         fmtCpu(r.tp!.cpu.postgres),
         fmtCpu(r.tp!.cpu.server),
         fmtCpu(r.tp!.cpu.workers),
@@ -271,7 +272,8 @@ function render(): string {
     "",
     `- **Throughput**: ${count(settings.throughputTasks)} no-op tasks are created first, then the workers start; tasks/s is tasks ÷ time from starting the workers to the last completion being committed.`,
     `- **Latency**: then, on the same database and workers, ${count(settings.latencyTasks)} tasks created one at a time, each awaited until its handler starts: create→start is from just before the create call to the handler's first line` +
-      " (wall clock; a Go handler reports its own clock reading, on the same machine).",
+      " (wall clock; a Go handler reports its own clock reading, on the same machine). Create call p50 is the create call alone, until it returned the id:" +
+      " for Baton an RPC through the server, for the peers and the ceiling a direct SQL insert from the bench process.",
     "- **Producers**: Baton's tasks are created with the @baton/sdk Client from the bench process, over its default transport (Connect, HTTP/1.1): BatchCreateTasks of 500 for the burn-down, CreateTask for latency; each peer with its own client API, also from the bench process.",
     "- **CPU µs/task**: user + system CPU during the burn-down ÷ tasks, from /proc/<pid>/stat: Postgres is the postmaster and every backend (including those that exited);" +
       " server is the Baton replica process(es); worker is the process running the handlers (for systems in the bench process, the whole bench process).",
@@ -305,8 +307,12 @@ function render(): string {
     "- **pg-boss** 10.x has no LISTEN/NOTIFY wake-up: a worker polls, at most every 0.5 s, so its create→start latency is its polling interval by design.",
     "- **The ceiling** does far less than any queue: no attempt history, no events, no result, no retry state. It is the floor of Postgres work for a claim and a completion, not a competitor.",
     "- **Baton does more per task than the peers**: every state change also writes an attempt row and an outbox event with a JSON snapshot of the task (created, claimed, completed), " +
-      "and a sequencer stamps the events with gap-free cursors for WatchTasks (docs/ARCHITECTURE.md); workers hold leases renewed by heartbeats. " +
+      "whose cursor lets WatchTasks resume without gaps (docs/ARCHITECTURE.md \"Watch cursors\"); workers hold leases renewed by heartbeats. " +
       "Workers, servers and Postgres all share the same two cores, so a system with more processes in play (Baton: bench process, replica, Go workers) also competes with itself.",
+    "- **Run to run.** This machine is a VM whose speed drifts: the same build has measured 3,500–5,200 tasks/s (Baton, Go workers) in runs minutes apart, the ceiling 42,800–48,800." +
+      " Compare figures within one run (the ratios), not across runs.",
+    "",
+    "Where Baton's time goes, what was tried and what is next: [PERFORMANCE.md](PERFORMANCE.md).",
     "",
   ].join("\n");
 }

@@ -10,11 +10,14 @@ export interface LatencySummary {
   p95: number;
   p99: number;
   max: number;
+  /** p50 of the create call alone (the producer's API call, until it returned the id). */
+  createCallP50: number;
 }
 
-export function summarise(samplesMs: number[]): LatencySummary {
-  const s = [...samplesMs].sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? Number.NaN };
+export function summarise(samples: { toStart: number[]; createCall: number[] }): LatencySummary {
+  const s = [...samples.toStart].sort((a, b) => a - b);
+  const c = [...samples.createCall].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? Number.NaN, createCallP50: percentile(c, 50) };
 }
 
 export const fmtMs = (ms: number) => (Number.isNaN(ms) ? "n/a" : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));

@@ -134,17 +134,24 @@ export function startTracker(): {
 export const nowMs = () => performance.timeOrigin + performance.now();
 
 /** Runs `create` latencyTasks times in sequence, each awaited until its start; returns the samples. */
+/** One latency run: create→start per task, and how long the create call alone took. */
+export interface LatencySamples {
+  toStart: number[];
+  createCall: number[];
+}
+
 export async function measureLatency(
   n: number,
   create: () => Promise<string>,
   tracker: ReturnType<typeof startTracker>,
-): Promise<number[]> {
-  const samples: number[] = [];
+): Promise<LatencySamples> {
+  const samples: LatencySamples = { toStart: [], createCall: [] };
   for (let i = 0; i < n; i++) {
     const t0 = nowMs();
     const id = await create();
+    samples.createCall.push(nowMs() - t0);
     const at = await tracker.waitFor(id);
-    samples.push(at - t0);
+    samples.toStart.push(at - t0);
   }
   return samples;
 }
