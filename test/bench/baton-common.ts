@@ -4,7 +4,7 @@ import { Client } from "../../sdk/ts/src/index.js";
 import { startReplica, type Replica } from "../support/replica.js";
 import { run } from "./child.js";
 import { treeCpuMs } from "./proc.js";
-import type { BenchContext } from "./system.js";
+import { createInBatches, type BenchContext } from "./system.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const QUEUE = "bench";
@@ -30,16 +30,9 @@ export async function startReplicas(ctx: BenchContext, count: number, env: Recor
   };
 }
 
-/** Creates `n` no-op tasks in batches of 500, two batches in flight. */
-export async function createNoopTasks(client: Client, n: number): Promise<void> {
-  const batches: number[] = [];
-  for (let made = 0; made < n; made += 500) batches.push(Math.min(500, n - made));
-  const next = async (): Promise<void> => {
-    for (let size = batches.shift(); size !== undefined; size = batches.shift()) {
-      await client.batchCreateTasks(Array.from({ length: size }, () => ({ queue: QUEUE, type: "noop" })));
-    }
-  };
-  await Promise.all([next(), next()]);
+/** Creates `n` no-op tasks with BatchCreateTasks (createInBatches); resolves with tasks created per second. */
+export function createNoopTasks(client: Client, n: number): Promise<number> {
+  return createInBatches(n, (size) => client.batchCreateTasks(Array.from({ length: size }, () => ({ queue: QUEUE, type: "noop" }))));
 }
 
 /** Creates one task; resolves with its id. */

@@ -40,7 +40,7 @@ export function batonGo(replicaCount = 1): BenchSystem {
       const system = {
         async throughput() {
           const n = ctx.settings.throughputTasks;
-          await createNoopTasks(client, n);
+          const createdPerSecond = await createNoopTasks(client, n);
           let goPid = 0;
           const cpu = cpuMeter(ctx, { server: replicas.cpuMs, workers: () => (goPid ? treeCpuMs(goPid) : 0) });
           const w = spawnWorkers(["-expect", String(n)]);
@@ -50,7 +50,7 @@ export function batonGo(replicaCount = 1): BenchSystem {
           const perTask = cpu.perTask(n);
           const seconds = Number(line.split(" ")[2]);
           await w.stop();
-          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: perTask };
+          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: perTask, createdPerSecond };
         },
         async latency() {
           const tracker = startTracker();

@@ -26,7 +26,7 @@ export function batonStream(): BenchSystem {
       return {
         async throughput() {
           const n = ctx.settings.throughputTasks;
-          await createNoopTasks(client, n);
+          const createdPerSecond = await createNoopTasks(client, n);
           const all = countdown(n);
           onCompleted = () => all.tick();
           const cpu = cpuMeter(ctx, { server: replicas.cpuMs, workers: selfCpuMs });
@@ -43,7 +43,7 @@ export function batonStream(): BenchSystem {
           });
           await all.done;
           const seconds = (performance.now() - began) / 1000;
-          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n) };
+          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n), createdPerSecond };
         },
         async latency() {
           onCompleted = () => {};

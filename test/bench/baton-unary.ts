@@ -63,14 +63,14 @@ export function batonUnary(transport: "grpc" | "connect" = "connect"): BenchSyst
       return {
         async throughput() {
           const n = ctx.settings.throughputTasks;
-          await createNoopTasks(producer, n);
+          const createdPerSecond = await createNoopTasks(producer, n);
           const done = new Promise<void>((resolve) => (onCompleted = () => completed >= n && resolve()));
           const cpu = cpuMeter(ctx, { server: replicas.cpuMs, workers: selfCpuMs });
           const began = performance.now();
           startLoops();
           await Promise.race([done, ...running]);
           const seconds = (performance.now() - began) / 1000;
-          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n) };
+          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n), createdPerSecond };
         },
         async latency() {
           onCompleted = () => {};

@@ -4,7 +4,7 @@ import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from "gra
 import postgres from "postgres";
 import { selfCpuMs } from "./proc.js";
 import { summarise } from "./stats.js";
-import { countdown, cpuMeter, measureLatency, nowMs, startTracker, type BenchContext, type BenchSystem } from "./system.js";
+import { countdown, cpuMeter, createInBatches, measureLatency, nowMs, startTracker, type BenchContext, type BenchSystem } from "./system.js";
 
 export const GRAPHILE_VERSION: string = createRequire(import.meta.url)("graphile-worker/package.json").version;
 
@@ -45,9 +45,7 @@ export function graphile(tuned: boolean): BenchSystem {
       return {
         async throughput() {
           const n = ctx.settings.throughputTasks;
-          for (let made = 0; made < n; made += 500) {
-            await utils.addJobs(Array.from({ length: Math.min(500, n - made) }, () => ({ identifier: "noop", payload: {} })));
-          }
+          const createdPerSecond = await createInBatches(n, (size) => utils.addJobs(Array.from({ length: size }, () => ({ identifier: "noop", payload: {} }))));
           const handled = countdown(n);
           onStart = () => handled.tick();
           const cpu = cpuMeter(ctx, { workers: selfCpuMs });
@@ -65,7 +63,7 @@ export function graphile(tuned: boolean): BenchSystem {
           // Handlers ran; the (batched) completions commit a moment later.
           await waitUntilEmpty(ctx);
           const seconds = (performance.now() - began) / 1000;
-          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n) };
+          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n), createdPerSecond };
         },
         async latency() {
           const tracker = startTracker();

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import PgBoss from "pg-boss";
 import { selfCpuMs } from "./proc.js";
 import { summarise } from "./stats.js";
-import { cpuMeter, measureLatency, nowMs, startTracker, type BenchSystem } from "./system.js";
+import { cpuMeter, createInBatches, measureLatency, nowMs, startTracker, type BenchSystem } from "./system.js";
 
 export const PGBOSS_VERSION: string = createRequire(import.meta.url)("pg-boss/package.json").version;
 
@@ -33,9 +33,7 @@ export function pgBoss(): BenchSystem {
       return {
         async throughput() {
           const n = ctx.settings.throughputTasks;
-          for (let made = 0; made < n; made += 500) {
-            await boss.insert(Array.from({ length: Math.min(500, n - made) }, () => ({ name: QUEUE, data: {} })));
-          }
+          const createdPerSecond = await createInBatches(n, (size) => boss.insert(Array.from({ length: size }, () => ({ name: QUEUE, data: {} }))));
           let completed = 0;
           const cpu = cpuMeter(ctx, { workers: selfCpuMs });
           const began = performance.now();
@@ -56,7 +54,7 @@ export function pgBoss(): BenchSystem {
           };
           await Promise.all(Array.from({ length: loops }, loop));
           const seconds = (performance.now() - began) / 1000;
-          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n) };
+          return { tasks: n, seconds, tasksPerSecond: n / seconds, cpu: cpu.perTask(n), createdPerSecond };
         },
         async latency() {
           const tracker = startTracker();

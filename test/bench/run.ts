@@ -13,6 +13,8 @@
  * and --tasks=<burn-down count>; such a partial run writes nothing. --pg-statements
  * prints, after each system, the statements Postgres spent most time on
  * (pg_stat_statements), to see where a system's database time goes.
+ * BENCH_PG_EXTRA='{"setting":"value"}' adds postgresql.conf settings, for
+ * experiments. docs/PERFORMANCE.md has the rest of the profiling kit.
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { writeFile } from "node:fs/promises";
@@ -32,7 +34,7 @@ import { PGBOSS_VERSION, pgBoss } from "./pgboss.js";
 import { treeCpuMs } from "./proc.js";
 import { RIVER_VERSION, river } from "./river.js";
 import { fmtCpu, fmtMs, fmtRate, fmtRatio, type LatencySummary } from "./stats.js";
-import type { BenchContext, BenchSettings, BenchSystem, ThroughputResult } from "./system.js";
+import { CREATE_BATCH, type BenchContext, type BenchSettings, type BenchSystem, type ThroughputResult } from "./system.js";
 
 const smoke = process.argv.includes("--smoke");
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -202,9 +204,9 @@ function render(): string {
     [header, header.map(() => "---"), ...body].map((r) => `| ${r.join(" | ")} |`).join("\n");
 
   const main = table(
-    ["system", "tasks/s", "÷ ceiling", "create→start p50 ms", "p95", "p99", "max", "create call p50 ms", "Postgres CPU µs/task", "server CPU µs/task", "worker CPU µs/task"],
+    ["system", "tasks/s", "÷ ceiling", "create→start p50 ms", "p95", "p99", "max", "create call p50 ms", "batch create tasks/s", "Postgres CPU µs/task", "server CPU µs/task", "worker CPU µs/task"],
     rows.map((r) => {
-      if (r.error) return [r.system.name, `could not run: ${r.error}`, "", "", "", "", "", "", "", "", ""];
+      if (r.error) return [r.system.name, `could not run: ${r.error}`, "", "", "", "", "", "", "", "", "", ""];
       const lat = r.lat;
       const na = lat ? undefined : "n/a";
       return [
@@ -216,6 +218,7 @@ function render(): string {
         na ?? fmtMs(lat!.p99),
         na ?? fmtMs(lat!.max),
         na ?? fmtMs(lat!.createCallP50),
+        r.tp!.createdPerSecond === undefined ? "n/a" : fmtRate(r.tp!.createdPerSecond),
         fmtCpu(r.tp!.cpu.postgres),
         fmtCpu(r.tp!.cpu.server),
         fmtCpu(r.tp!.cpu.workers),
@@ -230,6 +233,7 @@ function render(): string {
     ["Baton ÷ …", ...others.map((o) => o.system.name)],
     batonRows.flatMap((b) => [
       [`${b.system.name}: tasks/s`, ...others.map((o) => fmtRatio(b.tp!.tasksPerSecond, o.tp!.tasksPerSecond))],
+      [`${b.system.name}: batch create tasks/s`, ...others.map((o) => fmtRatio(b.tp!.createdPerSecond, o.tp!.createdPerSecond))],
       [`${b.system.name}: p50 latency`, ...others.map((o) => fmtRatio(b.lat!.p50, o.lat?.p50))],
       [`${b.system.name}: p99 latency`, ...others.map((o) => fmtRatio(b.lat!.p99, o.lat?.p99))],
     ]),
@@ -270,7 +274,8 @@ function render(): string {
       "every system in its own database on it, one system at a time, each with the same concurrency budget of " +
       `${settings.concurrency} handler slots (River excepted: see below). The bench process, the Baton replicas, the workers and Postgres share the machine's cores.`,
     "",
-    `- **Throughput**: ${count(settings.throughputTasks)} no-op tasks are created first, then the workers start; tasks/s is tasks ÷ time from starting the workers to the last completion being committed.`,
+    `- **Throughput**: ${count(settings.throughputTasks)} no-op tasks are created first, then the workers start; tasks/s is tasks ÷ time from starting the workers to the last completion being committed.` +
+      ` Batch create tasks/s is how fast those tasks were created: ${CREATE_BATCH} a call through the system's batch API, two calls in flight (the ceiling and River create theirs their own way: n/a).`,
     `- **Latency**: then, on the same database and workers, ${count(settings.latencyTasks)} tasks created one at a time, each awaited until its handler starts: create→start is from just before the create call to the handler's first line` +
       " (wall clock; a Go handler reports its own clock reading, on the same machine). Create call p50 is the create call alone, until it returned the id:" +
       " for Baton an RPC through the server, for the peers and the ceiling a direct SQL insert from the bench process.",
