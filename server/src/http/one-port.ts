@@ -66,7 +66,9 @@ export async function listenOnePort(handler: Handler, port: number, host: string
     s.on("close", () => sessions.delete(s));
   });
 
-  const tcp = net.createServer((socket) => {
+  // noDelay, as http.createServer and http2.createServer set for the connections
+  // they accept themselves: small RPC writes are not held back for an ACK.
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on("close", () => {
       sockets.delete(socket);
