@@ -2,7 +2,6 @@
  * TaskService: validates each request (S1), calls the engine, and answers with
  * the task and its agent contract (C1). No rules live here.
  */
-import { callLog } from "../http/request-log.js";
 import { create, toJson } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -40,6 +39,7 @@ import { stateNameOf, taskFromRow } from "./task-message.js";
 import { watchTasks } from "./watch-tasks.js";
 import type { WatchHub } from "../engine/watch-hub.js";
 import type { Dispatcher } from "../engine/dispatcher.js";
+import { callLog } from "../http/request-log.js";
 
 type Method = keyof typeof TaskService.method;
 

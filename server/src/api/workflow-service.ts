@@ -3,7 +3,6 @@
  * definitions), calls engine/workflow-runs.ts, and answers with the resource
  * and its agent contract (C1). No rules live here.
  */
-import { callLog } from "../http/request-log.js";
 import { create, toJson, type JsonObject } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { RunState, WorkflowSpecSchema, type Run, type Workflow } from "../../../gen/ts/baton/v1/workflow_pb.js";
@@ -48,6 +47,7 @@ import {
 import type { RunRow } from "../store/workflows.js";
 import { runFromRow, workflowFromRow } from "./workflow-message.js";
 import { watchRun } from "./workflow-watch.js";
+import { callLog } from "../http/request-log.js";
 
 type Method = keyof typeof WorkflowService.method;
 

@@ -15,8 +15,8 @@ export interface Workflows {
   stop(): Promise<void>;
 }
 
-export function startWorkflows(engine: Engine, opts: { sweepIntervalMs: number; sequenceIntervalMs?: number }): Workflows {
-  const announcer = startRunEventAnnouncer(engine, opts.sequenceIntervalMs ?? 1_000);
+export function startWorkflows(engine: Engine, opts: { sweepIntervalMs: number; announceIntervalMs?: number }): Workflows {
+  const announcer = startRunEventAnnouncer(engine, opts.announceIntervalMs ?? 1_000);
   const hub = createWatchHub(engine.bus, RUN_EVENTS_SEQUENCED_SUBJECT);
   const sweeper = startWorkflowSweeper(engine, opts.sweepIntervalMs);
   return {
