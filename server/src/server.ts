@@ -12,9 +12,7 @@ import type { Bus } from "./bus/bus.js";
 import { createMemoryBus } from "./bus/memory-bus.js";
 import { createNatsBus } from "./bus/nats-bus.js";
 import type { Engine } from "./engine/engine.js";
-import { startEventAnnouncer } from "./engine/event-announcer.js";
-import { EVENTS_SEQUENCED_SUBJECT } from "./bus/subjects.js";
-import { eventMaxCursor } from "./store/events.js";
+import { startEventSequencer } from "./engine/event-sequencer.js";
 import { startLeaseSweeper } from "./engine/lease-sweeper.js";
 import { createWatchHub } from "./engine/watch-hub.js";
 import { listenOnePort } from "./http/one-port.js";
@@ -66,9 +64,9 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const applied = await migrate(db.sql);
   if (applied.length > 0) log.info({ applied }, "applied migrations");
   const bus: Bus = opts.natsUrl ? await createNatsBus(opts.natsUrl, log) : createMemoryBus();
-  const announcer = startEventAnnouncer({ sql: db.sql, bus, log }, { maxSettled: eventMaxCursor, subject: EVENTS_SEQUENCED_SUBJECT, intervalMs: 1_000 });
+  const sequencer = startEventSequencer({ sql: db.sql, bus, log }, 1_000);
   const metrics = createMetrics();
-  const engine: Engine = { sql: db.sql, bus, log, eventsWritten: announcer.poke, metrics };
+  const engine: Engine = { sql: db.sql, bus, log, eventsWritten: sequencer.poke, metrics };
   const hub = createWatchHub(bus);
   const sweeper = startLeaseSweeper(engine, opts.sweepIntervalMs ?? 1_000);
   const workflows = startWorkflows(engine, { sweepIntervalMs: opts.sweepIntervalMs ?? 1_000 }); // issue 8: run events, WatchRun, run timeouts
@@ -118,7 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
       await workflows.stop(); // issue 8
       await http.close(opts.shutdownGraceMs ?? 10_000);
       await sweeper.stop();
-      await announcer.stop();
+      await sequencer.stop();
       await bus.close();
       await db.close();
     },

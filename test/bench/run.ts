@@ -312,7 +312,7 @@ function render(): string {
     "- **pg-boss** 10.x has no LISTEN/NOTIFY wake-up: a worker polls, at most every 0.5 s, so its create→start latency is its polling interval by design.",
     "- **The ceiling** does far less than any queue: no attempt history, no events, no result, no retry state. It is the floor of Postgres work for a claim and a completion, not a competitor.",
     "- **Baton does more per task than the peers**: every state change also writes an attempt row and an outbox event with a JSON snapshot of the task (created, claimed, completed), " +
-      "whose cursor lets WatchTasks resume without gaps (docs/ARCHITECTURE.md \"Watch cursors\"); workers hold leases renewed by heartbeats. " +
+      "and a sequencer stamps the events with gap-free cursors for WatchTasks (docs/ARCHITECTURE.md); workers hold leases renewed by heartbeats. " +
       "Workers, servers and Postgres all share the same two cores, so a system with more processes in play (Baton: bench process, replica, Go workers) also competes with itself.",
     "- **Run to run.** This machine is a VM whose speed drifts: the same build has measured 3,500–5,200 tasks/s (Baton, Go workers) in runs minutes apart, the ceiling 42,800–48,800." +
       " Compare figures within one run (the ratios), not across runs.",

@@ -11,6 +11,6 @@ export function queueReadySubject(namespace: string, queue: string): string {
   return `baton.${token(namespace)}.queue.${token(queue)}.ready`;
 }
 
-/** Outbox events settled up to a cursor (the payload, as decimal text): watchers may read up to it. */
+/** New outbox events were sequenced; the payload is the highest cursor as decimal text. */
 export const EVENTS_SEQUENCED_SUBJECT = "baton.events.sequenced";
 

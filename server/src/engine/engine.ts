@@ -9,7 +9,7 @@ export interface Engine {
   sql: postgres.Sql;
   bus: Bus;
   log: Logger;
-  /** Called after a commit that wrote outbox events: watchers hear of them soon. */
+  /** Called after a commit that wrote outbox events: the local sequencer stamps them soon. */
   eventsWritten(): void;
   /** Counts claims, results, expiries, retries and dead letters; unset in tools and tests that don't scrape. */
   metrics?: TaskMetrics;
@@ -17,7 +17,7 @@ export interface Engine {
 
 /**
  * Announces a committed change: wakes claimers of the given queues (a task there
- * may be claimable now) and has the new events announced to watchers.
+ * may be claimable now) and asks for the new events to be sequenced.
  * Called only after commit, so a woken claimer always finds the row.
  */
 export function announce(engine: Engine, readyQueues: Iterable<{ namespace: string; queue: string }> = []): void {

@@ -1,31 +1,64 @@
 /**
- * The run event announcer: tells every replica's WatchRun hub (over the bus)
- * up to which cursor run events have settled, as the task event announcer does
- * (see docs/ARCHITECTURE.md "Watch cursors without gaps"). Poked after commits
- * that wrote run events, and once per interval.
+ * The run event sequencer: stamps committed run events with cursors (as the
+ * task event sequencer does, see docs/ARCHITECTURE.md "Watch cursors without
+ * gaps") and announces the highest one on the bus, where every replica's
+ * WatchRun hub hears it. Poked after commits that wrote run events, and
+ * once per interval to catch events whose writer died before poking.
  */
-import { runEventMaxCursor } from "../store/workflows.js";
-import { startEventAnnouncer, type EventAnnouncer } from "./event-announcer.js";
+import { runEventSequence, runEventsWaiting } from "../store/workflows.js";
 import type { Engine } from "./engine.js";
 
-/** Run events settled; the payload is the highest settled cursor as decimal text. */
+/** Run events were sequenced; the payload is the highest cursor as decimal text. */
 export const RUN_EVENTS_SEQUENCED_SUBJECT = "baton.workflow.run-events.sequenced";
 
-/** Each server's engine has one announcer; code that wrote run events pokes it through here. */
-const announcers = new WeakMap<Engine, EventAnnouncer>();
-
-export function pokeRunEvents(engine: Engine): void {
-  announcers.get(engine)?.poke();
+export interface RunEventSequencer {
+  poke(): void;
+  stop(): Promise<void>;
 }
 
-export function startRunEventAnnouncer(engine: Engine, intervalMs: number): EventAnnouncer {
-  const announcer = startEventAnnouncer(engine, { maxSettled: runEventMaxCursor, subject: RUN_EVENTS_SEQUENCED_SUBJECT, intervalMs });
-  announcers.set(engine, announcer);
-  return {
-    poke: announcer.poke,
+/** Each server's engine has one sequencer; code that wrote run events pokes it through here. */
+const sequencers = new WeakMap<Engine, RunEventSequencer>();
+
+export function pokeRunEvents(engine: Engine): void {
+  sequencers.get(engine)?.poke();
+}
+
+export function startRunEventSequencer(engine: Engine, intervalMs: number): RunEventSequencer {
+  let inFlight: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  const run = async (): Promise<void> => {
+    do {
+      again = false;
+      try {
+        let max: bigint | undefined;
+        // One cheap read when idle, instead of a transaction with an advisory lock.
+        if (!(await runEventsWaiting(engine.sql))) continue;
+        for (let batch = await runEventSequence(engine.sql); batch !== undefined; batch = await runEventSequence(engine.sql)) max = batch;
+        if (max !== undefined) engine.bus.publish(RUN_EVENTS_SEQUENCED_SUBJECT, new TextEncoder().encode(max.toString()));
+      } catch (err) {
+        engine.log.warn({ err }, "run event sequencing failed; retrying on the next write or tick");
+      }
+    } while (again && !stopped);
+    inFlight = undefined;
+  };
+
+  const sequencer: RunEventSequencer = {
+    poke() {
+      if (stopped) return;
+      if (inFlight) again = true;
+      else inFlight = run();
+    },
     async stop() {
-      if (announcers.get(engine) === announcer) announcers.delete(engine);
-      await announcer.stop();
+      stopped = true;
+      clearInterval(timer);
+      if (sequencers.get(engine) === sequencer) sequencers.delete(engine);
+      await inFlight;
     },
   };
+  const timer = setInterval(sequencer.poke, intervalMs);
+  timer.unref();
+  sequencers.set(engine, sequencer);
+  return sequencer;
 }

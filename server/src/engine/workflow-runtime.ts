@@ -1,22 +1,22 @@
 /**
- * The workflow background services of one replica: the run event announcer,
+ * The workflow background services of one replica: the run event sequencer,
  * the WatchRun hub and the workflow sweeper. server.ts starts them beside the
  * task services.
  */
 import type { Engine } from "./engine.js";
 import { createWatchHub, type WatchHub } from "./watch-hub.js";
-import { RUN_EVENTS_SEQUENCED_SUBJECT, startRunEventAnnouncer } from "./workflow-events.js";
+import { RUN_EVENTS_SEQUENCED_SUBJECT, startRunEventSequencer } from "./workflow-events.js";
 import { startWorkflowSweeper } from "./workflow-sweeper.js";
 
 export interface Workflows {
-  /** Wakes WatchRun streams when run events settled. */
+  /** Wakes WatchRun streams when run events were sequenced. */
   hub: WatchHub;
   /** Ends WatchRun streams and stops the background services. */
   stop(): Promise<void>;
 }
 
-export function startWorkflows(engine: Engine, opts: { sweepIntervalMs: number; announceIntervalMs?: number }): Workflows {
-  const announcer = startRunEventAnnouncer(engine, opts.announceIntervalMs ?? 1_000);
+export function startWorkflows(engine: Engine, opts: { sweepIntervalMs: number; sequenceIntervalMs?: number }): Workflows {
+  const sequencer = startRunEventSequencer(engine, opts.sequenceIntervalMs ?? 1_000);
   const hub = createWatchHub(engine.bus, RUN_EVENTS_SEQUENCED_SUBJECT);
   const sweeper = startWorkflowSweeper(engine, opts.sweepIntervalMs);
   return {
@@ -24,7 +24,7 @@ export function startWorkflows(engine: Engine, opts: { sweepIntervalMs: number; 
     async stop() {
       hub.close();
       await sweeper.stop();
-      await announcer.stop();
+      await sequencer.stop();
     },
   };
 }

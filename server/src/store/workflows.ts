@@ -4,6 +4,7 @@
  * holds the run's lock (runLock / runLockMany); see the migration's comment for
  * the lock order that keeps this deadlock-free.
  */
+import type postgres from "postgres";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Queryable } from "./database.js";
 import type { AttemptRow, TaskRow } from "./task-row.js";
@@ -396,11 +397,40 @@ export async function taskCancelDone(sql: Queryable, taskIds: string[]): Promise
 
 // ---- run events -----------------------------------------------------------------
 
+/** Serialises run event sequencers across replicas. */
+const RUN_SEQUENCER_LOCK = 0x62617432; // "bat2"
+
 export interface RunEventRow {
   cursor: string;
   type: RunEventName;
   snapshot: { run: RunRow; step: StepStatus | null };
   created_at: Date;
+}
+
+/** RunEventsWaiting: whether any run event awaits its cursor (a cheap check before sequencing). */
+export async function runEventsWaiting(sql: Queryable): Promise<boolean> {
+  const rows = await sql<{ waiting: boolean }[]>`SELECT EXISTS (SELECT 1 FROM baton_workflow_run_events WHERE cursor IS NULL) AS waiting`;
+  return rows[0]!.waiting;
+}
+
+/** RunEventSequence: stamps committed, unsequenced run events in id order (as eventSequence does for tasks). */
+export async function runEventSequence(sql: postgres.Sql, batch = 5000): Promise<bigint | undefined> {
+  return sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${RUN_SEQUENCER_LOCK})`;
+    const rows = await tx<{ max: string | null }[]>`
+      WITH waiting AS (
+        SELECT id FROM baton_workflow_run_events WHERE cursor IS NULL ORDER BY id LIMIT ${batch}
+      ), numbered AS (
+        SELECT id, nextval('baton_workflow_run_event_cursor') AS cursor FROM waiting ORDER BY id
+      ), stamped AS (
+        UPDATE baton_workflow_run_events e SET cursor = numbered.cursor
+        FROM numbered WHERE e.id = numbered.id
+        RETURNING e.cursor
+      )
+      SELECT max(cursor)::text AS max FROM stamped`;
+    const max = rows[0]?.max;
+    return max === null || max === undefined ? undefined : BigInt(max);
+  });
 }
 
 export interface RunEventFilter {
@@ -409,12 +439,11 @@ export interface RunEventFilter {
   workflow: string;
 }
 
-/** RunEventListAfter: settled run events after a cursor, in cursor order (as eventListAfter). */
+/** RunEventListAfter: sequenced run events after a cursor, in cursor order. */
 export async function runEventListAfter(sql: Queryable, f: RunEventFilter, after: bigint, limit: number): Promise<RunEventRow[]> {
   return sql<RunEventRow[]>`
     SELECT e.cursor::text AS cursor, e.type, e.snapshot, e.created_at FROM baton_workflow_run_events e
     WHERE e.cursor > ${after.toString()}::bigint
-      AND e.cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 24)
       AND namespace = ${f.namespace}
       AND (${f.runId}::uuid IS NULL OR run_id = ${f.runId}::uuid)
       AND (${f.workflow} = '' OR workflow = ${f.workflow})
@@ -422,10 +451,8 @@ export async function runEventListAfter(sql: Queryable, f: RunEventFilter, after
     LIMIT ${limit}`;
 }
 
-/** RunEventMaxCursor: the highest settled run event cursor (0 when none). */
+/** RunEventMaxCursor: the highest run event cursor stamped so far (0 when none). */
 export async function runEventMaxCursor(sql: Queryable): Promise<bigint> {
-  const rows = await sql<{ max: string | null }[]>`
-    SELECT max(cursor)::text AS max FROM baton_workflow_run_events
-    WHERE cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 24)`;
+  const rows = await sql<{ max: string | null }[]>`SELECT max(cursor)::text AS max FROM baton_workflow_run_events`;
   return BigInt(rows[0]?.max ?? "0");
 }
