@@ -314,7 +314,7 @@ function render(): string {
     "- **Baton does more per task than the peers**: every state change also writes an attempt row and an outbox event with a JSON snapshot of the task (created, claimed, completed), " +
       "and a sequencer stamps the events with gap-free cursors for WatchTasks (docs/ARCHITECTURE.md); workers hold leases renewed by heartbeats. " +
       "Workers, servers and Postgres all share the same two cores, so a system with more processes in play (Baton: bench process, replica, Go workers) also competes with itself.",
-    "- **Run to run.** This machine is a VM whose speed drifts: the same build has measured 3,500–5,200 tasks/s (Baton, Go workers) in runs minutes apart, the ceiling 42,800–48,800." +
+    "- **Run to run.** This machine is a VM whose speed drifts: the same build has measured 2,800–5,200 tasks/s (Baton, Go workers) in runs an hour apart, the ceiling 42,800–75,500." +
       " Compare figures within one run (the ratios), not across runs.",
     "",
     "Where Baton's time goes, what was tried and what is next: [PERFORMANCE.md](PERFORMANCE.md).",
