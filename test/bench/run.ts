@@ -46,6 +46,7 @@ if (flag("tasks")) settings.throughputTasks = Number(flag("tasks"));
 if (flag("latency-tasks")) settings.latencyTasks = Number(flag("latency-tasks"));
 if (flag("streams")) settings.idleStreams = Number(flag("streams"));
 const pgStatements = process.argv.includes("--pg-statements");
+let statements: postgres.Sql | undefined;
 const partial = only !== undefined || flag("tasks") !== undefined || flag("latency-tasks") !== undefined || flag("streams") !== undefined;
 
 const log = (msg: string) => console.error(`bench: ${msg}`);
@@ -93,6 +94,9 @@ const [postgresServer, nats, prepared] = await Promise.all([
 ]);
 try {
   versions = await collectVersions(postgresServer.url);
+  // One admin connection for the whole run when statements are reported.
+  statements = pgStatements ? postgres(postgresServer.url, { max: 1, onnotice: () => {} }) : undefined;
+  if (statements) await statements`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
   const pgPid = postgresServer.pid!;
   let n = 0;
   const context = async (): Promise<BenchContext> => ({
@@ -110,7 +114,7 @@ try {
       return;
     }
     const t0 = performance.now();
-    if (pgStatements) await resetStatements(postgresServer.url);
+    if (statements) await statements`SELECT pg_stat_statements_reset()`;
     try {
       const running = await row.system.start(await context());
       try {
@@ -119,7 +123,7 @@ try {
       } finally {
         await running.stop();
       }
-      if (pgStatements) log(`${row.system.name}: statements by total time:\n${await topStatements(postgresServer.url)}`);
+      if (statements) log(`${row.system.name}: statements by total time:\n${await topStatements(statements)}`);
       log(`${row.system.name}: ${fmtRate(row.tp.tasksPerSecond)} tasks/s, p50 ${row.lat ? fmtMs(row.lat.p50) : "n/a"} ms (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
     } catch (err) {
       row.error = message(err);
@@ -144,6 +148,7 @@ try {
     await measureIdleMemory();
   }
 } finally {
+  await statements?.end();
   await Promise.allSettled([postgresServer.destroy(), nats.destroy()]);
 }
 
@@ -161,19 +166,10 @@ if (smoke && (failed.length > 0 || idleError !== undefined)) {
 // Workers' timers and sockets may linger after stop(); the report is out.
 process.exit(0);
 
-async function resetStatements(adminUrl: string): Promise<void> {
-  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
-  await sql`SELECT pg_stat_statements_reset()`;
-  await sql.end();
-}
-
-async function topStatements(adminUrl: string): Promise<string> {
-  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+async function topStatements(sql: postgres.Sql): Promise<string> {
   const rows = await sql<{ calls: string; rows: string; ms: number; query: string }[]>`
     SELECT calls::text, rows::text, total_exec_time AS ms, regexp_replace(query, '[[:space:]]+', ' ', 'g') AS query
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`;
-  await sql.end();
   return rows.map((r) => `  ${r.ms.toFixed(0).padStart(7)} ms ${r.calls.padStart(7)} calls ${r.rows.padStart(8)} rows  ${r.query.slice(0, 150)}`).join("\n");
 }
 

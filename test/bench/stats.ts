@@ -1,4 +1,6 @@
 /** Percentiles and formatting for benchmark reports. */
+import type { LatencySamples } from "./system.js";
+
 export function percentile(sortedMs: number[], p: number): number {
   if (sortedMs.length === 0) return Number.NaN;
   const rank = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));
@@ -14,7 +16,7 @@ export interface LatencySummary {
   createCallP50: number;
 }
 
-export function summarise(samples: { toStart: number[]; createCall: number[] }): LatencySummary {
+export function summarise(samples: LatencySamples): LatencySummary {
   const s = [...samples.toStart].sort((a, b) => a - b);
   const c = [...samples.createCall].sort((a, b) => a - b);
   return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? Number.NaN, createCallP50: percentile(c, 50) };

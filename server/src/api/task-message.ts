@@ -16,6 +16,7 @@ import {
   type TaskError,
   type TaskEvent,
 } from "../../../gen/ts/baton/v1/task_pb.js";
+import type { ContractSubject } from "../core/contract.js";
 import type { EventRow } from "../store/events.js";
 import type { AttemptOutcomeName, AttemptRow, StoredError, TaskRow, TaskStateName } from "../store/task-row.js";
 
@@ -58,9 +59,16 @@ function ts(value: Date | string): Timestamp {
   return timestampFromDate(value instanceof Date ? value : new Date(value));
 }
 
-/** A stored state as the protocol's enum. */
-export function taskStateOf(name: TaskStateName): TaskState {
-  return stateByName[name];
+/** What a task's contract needs, straight from the row: an Ack answers without converting the whole task. */
+export function contractSubjectFromRow(row: TaskRow): ContractSubject {
+  return {
+    id: row.id,
+    state: stateByName[row.state],
+    queue: row.queue,
+    lease: undefined,
+    cancelRequested: row.cancel_requested,
+    terminalReason: row.terminal_reason,
+  };
 }
 
 export function taskErrorFromStored(e: StoredError): TaskError {

@@ -39,7 +39,7 @@ import { stateNameOf, taskFromRow } from "./task-message.js";
 import { watchTasks } from "./watch-tasks.js";
 import type { WatchHub } from "../engine/watch-hub.js";
 import type { Dispatcher } from "../engine/dispatcher.js";
-import { callLog } from "../http/request-log.js";
+import { callEngine } from "./call-engine.js";
 
 type Method = keyof typeof TaskService.method;
 
@@ -251,7 +251,7 @@ export function createTaskService(engine: Engine, hub: WatchHub, dispatcher?: Di
     },
 
     watchTasks(req, ctx) {
-      return watchTasks({ ...engine, log: callLog(ctx.values, engine.log) }, hub, req, ctx.signal, ctx.responseHeader);
+      return watchTasks(callEngine(engine, ctx), hub, req, ctx.signal, ctx.responseHeader);
     },
   };
 }

@@ -25,7 +25,7 @@ import { SessionHandler } from "../engine/session-handler.js";
 import { closeSession, openSession, type SessionSettings } from "../engine/session-lifecycle.js";
 import { workerGet, workerList } from "../store/workers.js";
 import { Channel } from "../lib/channel.js";
-import { callLog } from "../http/request-log.js";
+import { callEngine } from "./call-engine.js";
 import { toBatonError } from "./error-interceptor.js";
 import { workerFromRow } from "./worker-message.js";
 
@@ -55,7 +55,8 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
         () => out.close(),
       );
       // Lines about this session carry its call's request id.
-      const handler = new SessionHandler({ ...engine, log: callLog(ctx.values, engine.log) }, dispatcher, session);
+      const call = callEngine(engine, ctx);
+      const handler = new SessionHandler(call, dispatcher, session);
       let failure: unknown;
       const onAbort = () => out.close();
       ctx.signal.addEventListener("abort", onAbort);
@@ -105,7 +106,7 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
       try {
         for await (const message of out) yield message;
         await reading;
-        if (failure !== undefined && !ctx.signal.aborted) throw toBatonError(failure, "baton.v1.WorkerService/Connect", callLog(ctx.values, engine.log));
+        if (failure !== undefined && !ctx.signal.aborted) throw toBatonError(failure, "baton.v1.WorkerService/Connect", call.log);
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);
         session.closed = true;

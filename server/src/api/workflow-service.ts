@@ -47,7 +47,7 @@ import {
 import type { RunRow } from "../store/workflows.js";
 import { runFromRow, workflowFromRow } from "./workflow-message.js";
 import { watchRun } from "./workflow-watch.js";
-import { callLog } from "../http/request-log.js";
+import { callEngine } from "./call-engine.js";
 
 type Method = keyof typeof WorkflowService.method;
 
@@ -280,7 +280,7 @@ export function createWorkflowService(engine: Engine, hub: WatchHub): ServiceImp
     },
 
     watchRun(req, ctx) {
-      return watchRun({ ...engine, log: callLog(ctx.values, engine.log) }, hub, req, ctx.signal, ctx.responseHeader);
+      return watchRun(callEngine(engine, ctx), hub, req, ctx.signal, ctx.responseHeader);
     },
   };
 }

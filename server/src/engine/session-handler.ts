@@ -12,7 +12,7 @@ import { invalidArgument } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import { taskExtendLease, taskHeartbeatMany } from "../store/tasks.js";
 import { workerTouchMany } from "../store/workers.js";
-import { taskStateOf } from "../api/task-message.js";
+import { contractSubjectFromRow } from "../api/task-message.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
 import { complete, fail, rejection } from "./lease-calls.js";
@@ -116,15 +116,7 @@ export class SessionHandler {
               result.outcome.value!.retryAfter ? durationToMs(result.outcome.value!.retryAfter) : 0,
             ),
       );
-      // The Ack needs the state and its contract, not the whole task: no full conversion per result.
-      const subject = {
-        id: row.id,
-        state: taskStateOf(row.state),
-        queue: row.queue,
-        lease: undefined,
-        cancelRequested: row.cancel_requested,
-        terminalReason: row.terminal_reason,
-      };
+      const subject = contractSubjectFromRow(row);
       // Ack before release: releasing the last lease after a GoAway ends the stream.
       this.session.send({
         case: "ack",
