@@ -23,6 +23,192 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Why a call failed: the closed vocabulary of `ErrorDetail.reason`.
+//
+// On the wire `ErrorDetail.reason` stays a string (so a client built before a
+// value was added still reads it); its value is always one of these names, the
+// pattern of `google.api.ErrorReason`. Each value says the gRPC code it comes
+// with, whether the same request can succeed later, and what to do next.
+// Adding a value is a compatible change; renaming or removing one is not.
+//
+// Rules:
+// V1: A Baton server MUST set `ErrorDetail.reason` to the name of an
+//
+//	`ErrorReason` value other than `ERROR_REASON_UNSPECIFIED`.
+//
+// V2: A client SHOULD treat a reason it does not know by its gRPC code and
+//
+//	`recovery.retryable`, never as a crash.
+type ErrorReason int32
+
+const (
+	// Never sent. A client that reads it has a bug.
+	ErrorReason_ERROR_REASON_UNSPECIFIED ErrorReason = 0
+	// INVALID_ARGUMENT, not retryable. One or more fields failed validation;
+	// `field_violations` lists every one with what to change. Nothing was
+	// written. Fix the fields and send the request again.
+	ErrorReason_INVALID_FIELD ErrorReason = 1
+	// INVALID_ARGUMENT, not retryable. The body could not be decoded as the
+	// request message (bad JSON, bad binary, wrong types). Nothing was written.
+	// Check the encoding against the schema at `/v1/schema`.
+	ErrorReason_MALFORMED_REQUEST ErrorReason = 2
+	// RESOURCE_EXHAUSTED, not retryable as is. The message is over the server's
+	// size limit. Send fewer tasks per batch or smaller payloads.
+	ErrorReason_MESSAGE_TOO_LARGE ErrorReason = 3
+	// NOT_FOUND, not retryable. No task has this id (in this namespace).
+	// Check the id: ids come from CreateTask, ListTasks or a claim.
+	ErrorReason_TASK_NOT_FOUND ErrorReason = 4
+	// FAILED_PRECONDITION, not retryable. The lease is not current: it expired,
+	// the task was reassigned, or the task already ended. Stop working on the
+	// task; whatever the worker does now changes nothing (rule L1).
+	ErrorReason_LEASE_STALE ErrorReason = 5
+	// FAILED_PRECONDITION, not retryable. A cancellation was requested while the
+	// task ran, so it can no longer be completed (rule W4). Report the
+	// cancellation with FailTask (or a failed Result) and stop.
+	ErrorReason_CANCEL_REQUESTED ErrorReason = 6
+	// FAILED_PRECONDITION, not retryable. The call is not valid in the
+	// resource's current state (e.g. requeueing a completed task). Read the
+	// resource and choose one of its contract's next actions.
+	ErrorReason_INVALID_STATE ErrorReason = 7
+	// ALREADY_EXISTS, not retryable. The idempotency key was already used with a
+	// different request body (rule I1). Use a new key, or resend the original
+	// body to get the original resource.
+	ErrorReason_IDEMPOTENCY_KEY_REUSED ErrorReason = 8
+	// UNAVAILABLE, retryable after `recovery.retry_after`. The server cannot
+	// reach its database. Nothing was written; retry the same request (rule S4).
+	ErrorReason_STORAGE_UNAVAILABLE ErrorReason = 9
+	// NOT_FOUND, not retryable. No workflow has this name in this namespace.
+	ErrorReason_WORKFLOW_NOT_FOUND ErrorReason = 10
+	// NOT_FOUND, not retryable. No workflow run has this id.
+	ErrorReason_RUN_NOT_FOUND ErrorReason = 11
+	// NOT_FOUND, not retryable. The run has no step with this name.
+	ErrorReason_STEP_NOT_FOUND ErrorReason = 12
+	// NOT_FOUND, not retryable. No connected worker session has this id.
+	ErrorReason_WORKER_NOT_FOUND ErrorReason = 13
+	// ABORTED, retryable after reading again. The resource changed since the
+	// given `resource_version` was read (optimistic concurrency). Read it again,
+	// reapply the change and send the new version.
+	ErrorReason_RESOURCE_VERSION_STALE ErrorReason = 14
+	// INVALID_ARGUMENT (MCP tool error), not retryable. No MCP tool has this
+	// name; `tools/list` lists them.
+	ErrorReason_UNKNOWN_TOOL ErrorReason = 15
+	// INTERNAL, retryable once. The server failed unexpectedly and logged it
+	// with the call's request id. Retry once; if it persists, report it.
+	ErrorReason_INTERNAL ErrorReason = 16
+	// UNIMPLEMENTED, not retryable. No such procedure on this server (a typo in
+	// the path, or a server older than the client).
+	ErrorReason_UNIMPLEMENTED ErrorReason = 17
+	// CANCELED, not retryable. The caller cancelled the call, or the stream
+	// ended before an answer. Nothing more will be answered on it.
+	ErrorReason_CANCELED ErrorReason = 18
+	// DEADLINE_EXCEEDED, retryable. The call ran out of time before it finished.
+	// Retry with a longer deadline; writes are idempotent where it matters.
+	ErrorReason_DEADLINE_EXCEEDED ErrorReason = 19
+	// INVALID_ARGUMENT, not retryable. The request's content type is not one the
+	// server speaks. Send `application/json` or `application/proto` (Connect),
+	// or `application/grpc` (gRPC).
+	ErrorReason_UNSUPPORTED_MEDIA_TYPE ErrorReason = 20
+	// FAILED_PRECONDITION, not retryable. A worker-stream message arrived where
+	// the protocol does not allow it (e.g. a second Hello, or a Result before
+	// Hello). The stream ends; reconnect and follow the stream rules.
+	ErrorReason_PROTOCOL_VIOLATION ErrorReason = 21
+	// UNAVAILABLE, retryable. Client-side only: the server could not be reached
+	// or the connection broke before an answer (no ErrorDetail arrived).
+	// Retry with backoff; another replica may answer.
+	ErrorReason_UNAVAILABLE ErrorReason = 22
+	// Client-side only, any code. An error arrived without an ErrorDetail (a
+	// proxy or an older server answered). Act on the gRPC code.
+	ErrorReason_UNKNOWN ErrorReason = 23
+	// FAILED_PRECONDITION, not retryable. Client-side only: a worker-stream Ack
+	// refused a Result or ExtendLease without an ErrorDetail.
+	ErrorReason_RESULT_REFUSED ErrorReason = 24
+)
+
+// Enum value maps for ErrorReason.
+var (
+	ErrorReason_name = map[int32]string{
+		0:  "ERROR_REASON_UNSPECIFIED",
+		1:  "INVALID_FIELD",
+		2:  "MALFORMED_REQUEST",
+		3:  "MESSAGE_TOO_LARGE",
+		4:  "TASK_NOT_FOUND",
+		5:  "LEASE_STALE",
+		6:  "CANCEL_REQUESTED",
+		7:  "INVALID_STATE",
+		8:  "IDEMPOTENCY_KEY_REUSED",
+		9:  "STORAGE_UNAVAILABLE",
+		10: "WORKFLOW_NOT_FOUND",
+		11: "RUN_NOT_FOUND",
+		12: "STEP_NOT_FOUND",
+		13: "WORKER_NOT_FOUND",
+		14: "RESOURCE_VERSION_STALE",
+		15: "UNKNOWN_TOOL",
+		16: "INTERNAL",
+		17: "UNIMPLEMENTED",
+		18: "CANCELED",
+		19: "DEADLINE_EXCEEDED",
+		20: "UNSUPPORTED_MEDIA_TYPE",
+		21: "PROTOCOL_VIOLATION",
+		22: "UNAVAILABLE",
+		23: "UNKNOWN",
+		24: "RESULT_REFUSED",
+	}
+	ErrorReason_value = map[string]int32{
+		"ERROR_REASON_UNSPECIFIED": 0,
+		"INVALID_FIELD":            1,
+		"MALFORMED_REQUEST":        2,
+		"MESSAGE_TOO_LARGE":        3,
+		"TASK_NOT_FOUND":           4,
+		"LEASE_STALE":              5,
+		"CANCEL_REQUESTED":         6,
+		"INVALID_STATE":            7,
+		"IDEMPOTENCY_KEY_REUSED":   8,
+		"STORAGE_UNAVAILABLE":      9,
+		"WORKFLOW_NOT_FOUND":       10,
+		"RUN_NOT_FOUND":            11,
+		"STEP_NOT_FOUND":           12,
+		"WORKER_NOT_FOUND":         13,
+		"RESOURCE_VERSION_STALE":   14,
+		"UNKNOWN_TOOL":             15,
+		"INTERNAL":                 16,
+		"UNIMPLEMENTED":            17,
+		"CANCELED":                 18,
+		"DEADLINE_EXCEEDED":        19,
+		"UNSUPPORTED_MEDIA_TYPE":   20,
+		"PROTOCOL_VIOLATION":       21,
+		"UNAVAILABLE":              22,
+		"UNKNOWN":                  23,
+		"RESULT_REFUSED":           24,
+	}
+)
+
+func (x ErrorReason) Enum() *ErrorReason {
+	p := new(ErrorReason)
+	*p = x
+	return p
+}
+
+func (x ErrorReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErrorReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_baton_v1_contract_proto_enumTypes[0].Descriptor()
+}
+
+func (ErrorReason) Type() protoreflect.EnumType {
+	return &file_baton_v1_contract_proto_enumTypes[0]
+}
+
+func (x ErrorReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErrorReason.Descriptor instead.
+func (ErrorReason) EnumDescriptor() ([]byte, []int) {
+	return file_baton_v1_contract_proto_rawDescGZIP(), []int{0}
+}
+
 // The agent contract: every response and every error carries one, so a caller
 // with no prior knowledge can drive Baton from the answers alone.
 //
@@ -260,8 +446,8 @@ func (x *Recovery) GetGuidance() string {
 // The error detail attached to every Baton error (C2).
 type ErrorDetail struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// A stable machine-readable reason in UPPER_SNAKE_CASE, e.g. `LEASE_STALE`,
-	// `INVALID_FIELD`, `IDEMPOTENCY_KEY_REUSED`, `TASK_NOT_FOUND`.
+	// Why the call failed, for programs: the name of an `ErrorReason` value,
+	// e.g. `LEASE_STALE` (rule V1). A string so that new reasons reach old clients.
 	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	// What was wrong, in plain words.
 	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
@@ -414,7 +600,34 @@ const file_baton_v1_contract_proto_rawDesc = "" +
 	"\bcontract\x18\x04 \x01(\v2\x17.baton.v1.AgentContractR\bcontract\"H\n" +
 	"\x0eFieldViolation\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescriptionb\x06proto3"
+	"\vdescription\x18\x02 \x01(\tR\vdescription*\x9e\x04\n" +
+	"\vErrorReason\x12\x1c\n" +
+	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rINVALID_FIELD\x10\x01\x12\x15\n" +
+	"\x11MALFORMED_REQUEST\x10\x02\x12\x15\n" +
+	"\x11MESSAGE_TOO_LARGE\x10\x03\x12\x12\n" +
+	"\x0eTASK_NOT_FOUND\x10\x04\x12\x0f\n" +
+	"\vLEASE_STALE\x10\x05\x12\x14\n" +
+	"\x10CANCEL_REQUESTED\x10\x06\x12\x11\n" +
+	"\rINVALID_STATE\x10\a\x12\x1a\n" +
+	"\x16IDEMPOTENCY_KEY_REUSED\x10\b\x12\x17\n" +
+	"\x13STORAGE_UNAVAILABLE\x10\t\x12\x16\n" +
+	"\x12WORKFLOW_NOT_FOUND\x10\n" +
+	"\x12\x11\n" +
+	"\rRUN_NOT_FOUND\x10\v\x12\x12\n" +
+	"\x0eSTEP_NOT_FOUND\x10\f\x12\x14\n" +
+	"\x10WORKER_NOT_FOUND\x10\r\x12\x1a\n" +
+	"\x16RESOURCE_VERSION_STALE\x10\x0e\x12\x10\n" +
+	"\fUNKNOWN_TOOL\x10\x0f\x12\f\n" +
+	"\bINTERNAL\x10\x10\x12\x11\n" +
+	"\rUNIMPLEMENTED\x10\x11\x12\f\n" +
+	"\bCANCELED\x10\x12\x12\x15\n" +
+	"\x11DEADLINE_EXCEEDED\x10\x13\x12\x1a\n" +
+	"\x16UNSUPPORTED_MEDIA_TYPE\x10\x14\x12\x16\n" +
+	"\x12PROTOCOL_VIOLATION\x10\x15\x12\x0f\n" +
+	"\vUNAVAILABLE\x10\x16\x12\v\n" +
+	"\aUNKNOWN\x10\x17\x12\x12\n" +
+	"\x0eRESULT_REFUSED\x10\x18b\x06proto3"
 
 var (
 	file_baton_v1_contract_proto_rawDescOnce sync.Once
@@ -428,23 +641,25 @@ func file_baton_v1_contract_proto_rawDescGZIP() []byte {
 	return file_baton_v1_contract_proto_rawDescData
 }
 
+var file_baton_v1_contract_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_baton_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_baton_v1_contract_proto_goTypes = []any{
-	(*AgentContract)(nil),         // 0: baton.v1.AgentContract
-	(*NextAction)(nil),            // 1: baton.v1.NextAction
-	(*Recovery)(nil),              // 2: baton.v1.Recovery
-	(*ErrorDetail)(nil),           // 3: baton.v1.ErrorDetail
-	(*FieldViolation)(nil),        // 4: baton.v1.FieldViolation
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 6: google.protobuf.Duration
+	(ErrorReason)(0),              // 0: baton.v1.ErrorReason
+	(*AgentContract)(nil),         // 1: baton.v1.AgentContract
+	(*NextAction)(nil),            // 2: baton.v1.NextAction
+	(*Recovery)(nil),              // 3: baton.v1.Recovery
+	(*ErrorDetail)(nil),           // 4: baton.v1.ErrorDetail
+	(*FieldViolation)(nil),        // 5: baton.v1.FieldViolation
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 7: google.protobuf.Duration
 }
 var file_baton_v1_contract_proto_depIdxs = []int32{
-	1, // 0: baton.v1.AgentContract.next_actions:type_name -> baton.v1.NextAction
-	2, // 1: baton.v1.AgentContract.recovery:type_name -> baton.v1.Recovery
-	5, // 2: baton.v1.NextAction.deadline:type_name -> google.protobuf.Timestamp
-	6, // 3: baton.v1.Recovery.retry_after:type_name -> google.protobuf.Duration
-	4, // 4: baton.v1.ErrorDetail.field_violations:type_name -> baton.v1.FieldViolation
-	0, // 5: baton.v1.ErrorDetail.contract:type_name -> baton.v1.AgentContract
+	2, // 0: baton.v1.AgentContract.next_actions:type_name -> baton.v1.NextAction
+	3, // 1: baton.v1.AgentContract.recovery:type_name -> baton.v1.Recovery
+	6, // 2: baton.v1.NextAction.deadline:type_name -> google.protobuf.Timestamp
+	7, // 3: baton.v1.Recovery.retry_after:type_name -> google.protobuf.Duration
+	5, // 4: baton.v1.ErrorDetail.field_violations:type_name -> baton.v1.FieldViolation
+	1, // 5: baton.v1.ErrorDetail.contract:type_name -> baton.v1.AgentContract
 	6, // [6:6] is the sub-list for method output_type
 	6, // [6:6] is the sub-list for method input_type
 	6, // [6:6] is the sub-list for extension type_name
@@ -462,13 +677,14 @@ func file_baton_v1_contract_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_contract_proto_rawDesc), len(file_baton_v1_contract_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_baton_v1_contract_proto_goTypes,
 		DependencyIndexes: file_baton_v1_contract_proto_depIdxs,
+		EnumInfos:         file_baton_v1_contract_proto_enumTypes,
 		MessageInfos:      file_baton_v1_contract_proto_msgTypes,
 	}.Build()
 	File_baton_v1_contract_proto = out.File

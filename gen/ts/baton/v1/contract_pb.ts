@@ -2,8 +2,8 @@
 // @generated from file baton/v1/contract.proto (package baton.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file baton/v1/contract.proto.
  */
 export const file_baton_v1_contract: GenFile = /*@__PURE__*/
-  fileDesc("ChdiYXRvbi92MS9jb250cmFjdC5wcm90bxIIYmF0b24udjEiggEKDUFnZW50Q29udHJhY3QSEAoIcmVzb3VyY2UYASABKAkSDQoFc3RhdGUYAiABKAkSKgoMbmV4dF9hY3Rpb25zGAMgAygLMhQuYmF0b24udjEuTmV4dEFjdGlvbhIkCghyZWNvdmVyeRgEIAEoCzISLmJhdG9uLnYxLlJlY292ZXJ5ImsKCk5leHRBY3Rpb24SCwoDcnBjGAEgASgJEhEKCWh0dHBfcGF0aBgCIAEoCRIPCgdwdXJwb3NlGAMgASgJEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJfCghSZWNvdmVyeRIRCglyZXRyeWFibGUYASABKAgSLgoLcmV0cnlfYWZ0ZXIYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIZ3VpZGFuY2UYAyABKAkijQEKC0Vycm9yRGV0YWlsEg4KBnJlYXNvbhgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEjIKEGZpZWxkX3Zpb2xhdGlvbnMYAyADKAsyGC5iYXRvbi52MS5GaWVsZFZpb2xhdGlvbhIpCghjb250cmFjdBgEIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QiNAoORmllbGRWaW9sYXRpb24SDQoFZmllbGQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAliBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChdiYXRvbi92MS9jb250cmFjdC5wcm90bxIIYmF0b24udjEiggEKDUFnZW50Q29udHJhY3QSEAoIcmVzb3VyY2UYASABKAkSDQoFc3RhdGUYAiABKAkSKgoMbmV4dF9hY3Rpb25zGAMgAygLMhQuYmF0b24udjEuTmV4dEFjdGlvbhIkCghyZWNvdmVyeRgEIAEoCzISLmJhdG9uLnYxLlJlY292ZXJ5ImsKCk5leHRBY3Rpb24SCwoDcnBjGAEgASgJEhEKCWh0dHBfcGF0aBgCIAEoCRIPCgdwdXJwb3NlGAMgASgJEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJfCghSZWNvdmVyeRIRCglyZXRyeWFibGUYASABKAgSLgoLcmV0cnlfYWZ0ZXIYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIZ3VpZGFuY2UYAyABKAkijQEKC0Vycm9yRGV0YWlsEg4KBnJlYXNvbhgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEjIKEGZpZWxkX3Zpb2xhdGlvbnMYAyADKAsyGC5iYXRvbi52MS5GaWVsZFZpb2xhdGlvbhIpCghjb250cmFjdBgEIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QiNAoORmllbGRWaW9sYXRpb24SDQoFZmllbGQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkqngQKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEhEKDUlOVkFMSURfRklFTEQQARIVChFNQUxGT1JNRURfUkVRVUVTVBACEhUKEU1FU1NBR0VfVE9PX0xBUkdFEAMSEgoOVEFTS19OT1RfRk9VTkQQBBIPCgtMRUFTRV9TVEFMRRAFEhQKEENBTkNFTF9SRVFVRVNURUQQBhIRCg1JTlZBTElEX1NUQVRFEAcSGgoWSURFTVBPVEVOQ1lfS0VZX1JFVVNFRBAIEhcKE1NUT1JBR0VfVU5BVkFJTEFCTEUQCRIWChJXT1JLRkxPV19OT1RfRk9VTkQQChIRCg1SVU5fTk9UX0ZPVU5EEAsSEgoOU1RFUF9OT1RfRk9VTkQQDBIUChBXT1JLRVJfTk9UX0ZPVU5EEA0SGgoWUkVTT1VSQ0VfVkVSU0lPTl9TVEFMRRAOEhAKDFVOS05PV05fVE9PTBAPEgwKCElOVEVSTkFMEBASEQoNVU5JTVBMRU1FTlRFRBAREgwKCENBTkNFTEVEEBISFQoRREVBRExJTkVfRVhDRUVERUQQExIaChZVTlNVUFBPUlRFRF9NRURJQV9UWVBFEBQSFgoSUFJPVE9DT0xfVklPTEFUSU9OEBUSDwoLVU5BVkFJTEFCTEUQFhILCgdVTktOT1dOEBcSEgoOUkVTVUxUX1JFRlVTRUQQGGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * The agent contract: every response and every error carries one, so a caller
@@ -155,8 +155,8 @@ export const RecoverySchema: GenMessage<Recovery> = /*@__PURE__*/
  */
 export type ErrorDetail = Message<"baton.v1.ErrorDetail"> & {
   /**
-   * A stable machine-readable reason in UPPER_SNAKE_CASE, e.g. `LEASE_STALE`,
-   * `INVALID_FIELD`, `IDEMPOTENCY_KEY_REUSED`, `TASK_NOT_FOUND`.
+   * Why the call failed, for programs: the name of an `ErrorReason` value,
+   * e.g. `LEASE_STALE` (rule V1). A string so that new reasons reach old clients.
    *
    * @generated from field: string reason = 1;
    */
@@ -218,4 +218,234 @@ export type FieldViolation = Message<"baton.v1.FieldViolation"> & {
  */
 export const FieldViolationSchema: GenMessage<FieldViolation> = /*@__PURE__*/
   messageDesc(file_baton_v1_contract, 4);
+
+/**
+ * Why a call failed: the closed vocabulary of `ErrorDetail.reason`.
+ *
+ * On the wire `ErrorDetail.reason` stays a string (so a client built before a
+ * value was added still reads it); its value is always one of these names, the
+ * pattern of `google.api.ErrorReason`. Each value says the gRPC code it comes
+ * with, whether the same request can succeed later, and what to do next.
+ * Adding a value is a compatible change; renaming or removing one is not.
+ *
+ * Rules:
+ * V1: A Baton server MUST set `ErrorDetail.reason` to the name of an
+ *     `ErrorReason` value other than `ERROR_REASON_UNSPECIFIED`.
+ * V2: A client SHOULD treat a reason it does not know by its gRPC code and
+ *     `recovery.retryable`, never as a crash.
+ *
+ * @generated from enum baton.v1.ErrorReason
+ */
+export enum ErrorReason {
+  /**
+   * Never sent. A client that reads it has a bug.
+   *
+   * @generated from enum value: ERROR_REASON_UNSPECIFIED = 0;
+   */
+  ERROR_REASON_UNSPECIFIED = 0,
+
+  /**
+   * INVALID_ARGUMENT, not retryable. One or more fields failed validation;
+   * `field_violations` lists every one with what to change. Nothing was
+   * written. Fix the fields and send the request again.
+   *
+   * @generated from enum value: INVALID_FIELD = 1;
+   */
+  INVALID_FIELD = 1,
+
+  /**
+   * INVALID_ARGUMENT, not retryable. The body could not be decoded as the
+   * request message (bad JSON, bad binary, wrong types). Nothing was written.
+   * Check the encoding against the schema at `/v1/schema`.
+   *
+   * @generated from enum value: MALFORMED_REQUEST = 2;
+   */
+  MALFORMED_REQUEST = 2,
+
+  /**
+   * RESOURCE_EXHAUSTED, not retryable as is. The message is over the server's
+   * size limit. Send fewer tasks per batch or smaller payloads.
+   *
+   * @generated from enum value: MESSAGE_TOO_LARGE = 3;
+   */
+  MESSAGE_TOO_LARGE = 3,
+
+  /**
+   * NOT_FOUND, not retryable. No task has this id (in this namespace).
+   * Check the id: ids come from CreateTask, ListTasks or a claim.
+   *
+   * @generated from enum value: TASK_NOT_FOUND = 4;
+   */
+  TASK_NOT_FOUND = 4,
+
+  /**
+   * FAILED_PRECONDITION, not retryable. The lease is not current: it expired,
+   * the task was reassigned, or the task already ended. Stop working on the
+   * task; whatever the worker does now changes nothing (rule L1).
+   *
+   * @generated from enum value: LEASE_STALE = 5;
+   */
+  LEASE_STALE = 5,
+
+  /**
+   * FAILED_PRECONDITION, not retryable. A cancellation was requested while the
+   * task ran, so it can no longer be completed (rule W4). Report the
+   * cancellation with FailTask (or a failed Result) and stop.
+   *
+   * @generated from enum value: CANCEL_REQUESTED = 6;
+   */
+  CANCEL_REQUESTED = 6,
+
+  /**
+   * FAILED_PRECONDITION, not retryable. The call is not valid in the
+   * resource's current state (e.g. requeueing a completed task). Read the
+   * resource and choose one of its contract's next actions.
+   *
+   * @generated from enum value: INVALID_STATE = 7;
+   */
+  INVALID_STATE = 7,
+
+  /**
+   * ALREADY_EXISTS, not retryable. The idempotency key was already used with a
+   * different request body (rule I1). Use a new key, or resend the original
+   * body to get the original resource.
+   *
+   * @generated from enum value: IDEMPOTENCY_KEY_REUSED = 8;
+   */
+  IDEMPOTENCY_KEY_REUSED = 8,
+
+  /**
+   * UNAVAILABLE, retryable after `recovery.retry_after`. The server cannot
+   * reach its database. Nothing was written; retry the same request (rule S4).
+   *
+   * @generated from enum value: STORAGE_UNAVAILABLE = 9;
+   */
+  STORAGE_UNAVAILABLE = 9,
+
+  /**
+   * NOT_FOUND, not retryable. No workflow has this name in this namespace.
+   *
+   * @generated from enum value: WORKFLOW_NOT_FOUND = 10;
+   */
+  WORKFLOW_NOT_FOUND = 10,
+
+  /**
+   * NOT_FOUND, not retryable. No workflow run has this id.
+   *
+   * @generated from enum value: RUN_NOT_FOUND = 11;
+   */
+  RUN_NOT_FOUND = 11,
+
+  /**
+   * NOT_FOUND, not retryable. The run has no step with this name.
+   *
+   * @generated from enum value: STEP_NOT_FOUND = 12;
+   */
+  STEP_NOT_FOUND = 12,
+
+  /**
+   * NOT_FOUND, not retryable. No connected worker session has this id.
+   *
+   * @generated from enum value: WORKER_NOT_FOUND = 13;
+   */
+  WORKER_NOT_FOUND = 13,
+
+  /**
+   * ABORTED, retryable after reading again. The resource changed since the
+   * given `resource_version` was read (optimistic concurrency). Read it again,
+   * reapply the change and send the new version.
+   *
+   * @generated from enum value: RESOURCE_VERSION_STALE = 14;
+   */
+  RESOURCE_VERSION_STALE = 14,
+
+  /**
+   * INVALID_ARGUMENT (MCP tool error), not retryable. No MCP tool has this
+   * name; `tools/list` lists them.
+   *
+   * @generated from enum value: UNKNOWN_TOOL = 15;
+   */
+  UNKNOWN_TOOL = 15,
+
+  /**
+   * INTERNAL, retryable once. The server failed unexpectedly and logged it
+   * with the call's request id. Retry once; if it persists, report it.
+   *
+   * @generated from enum value: INTERNAL = 16;
+   */
+  INTERNAL = 16,
+
+  /**
+   * UNIMPLEMENTED, not retryable. No such procedure on this server (a typo in
+   * the path, or a server older than the client).
+   *
+   * @generated from enum value: UNIMPLEMENTED = 17;
+   */
+  UNIMPLEMENTED = 17,
+
+  /**
+   * CANCELED, not retryable. The caller cancelled the call, or the stream
+   * ended before an answer. Nothing more will be answered on it.
+   *
+   * @generated from enum value: CANCELED = 18;
+   */
+  CANCELED = 18,
+
+  /**
+   * DEADLINE_EXCEEDED, retryable. The call ran out of time before it finished.
+   * Retry with a longer deadline; writes are idempotent where it matters.
+   *
+   * @generated from enum value: DEADLINE_EXCEEDED = 19;
+   */
+  DEADLINE_EXCEEDED = 19,
+
+  /**
+   * INVALID_ARGUMENT, not retryable. The request's content type is not one the
+   * server speaks. Send `application/json` or `application/proto` (Connect),
+   * or `application/grpc` (gRPC).
+   *
+   * @generated from enum value: UNSUPPORTED_MEDIA_TYPE = 20;
+   */
+  UNSUPPORTED_MEDIA_TYPE = 20,
+
+  /**
+   * FAILED_PRECONDITION, not retryable. A worker-stream message arrived where
+   * the protocol does not allow it (e.g. a second Hello, or a Result before
+   * Hello). The stream ends; reconnect and follow the stream rules.
+   *
+   * @generated from enum value: PROTOCOL_VIOLATION = 21;
+   */
+  PROTOCOL_VIOLATION = 21,
+
+  /**
+   * UNAVAILABLE, retryable. Client-side only: the server could not be reached
+   * or the connection broke before an answer (no ErrorDetail arrived).
+   * Retry with backoff; another replica may answer.
+   *
+   * @generated from enum value: UNAVAILABLE = 22;
+   */
+  UNAVAILABLE = 22,
+
+  /**
+   * Client-side only, any code. An error arrived without an ErrorDetail (a
+   * proxy or an older server answered). Act on the gRPC code.
+   *
+   * @generated from enum value: UNKNOWN = 23;
+   */
+  UNKNOWN = 23,
+
+  /**
+   * FAILED_PRECONDITION, not retryable. Client-side only: a worker-stream Ack
+   * refused a Result or ExtendLease without an ErrorDetail.
+   *
+   * @generated from enum value: RESULT_REFUSED = 24;
+   */
+  RESULT_REFUSED = 24,
+}
+
+/**
+ * Describes the enum baton.v1.ErrorReason.
+ */
+export const ErrorReasonSchema: GenEnum<ErrorReason> = /*@__PURE__*/
+  enumDesc(file_baton_v1_contract, 0);
 
