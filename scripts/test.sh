@@ -19,6 +19,9 @@ bash scripts/setup-tools.sh
 step "buf lint"
 buf lint
 
+step "buf breaking (against the last committed protos; see scripts/check-breaking.sh)"
+bash scripts/check-breaking.sh
+
 step "generated code is current and compiles in TS, Go and Python"
 bash scripts/test-gen.sh
 tsc --noEmit -p tsconfig.json
