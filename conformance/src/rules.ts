@@ -51,6 +51,7 @@ export async function readRules(protoDir: string): Promise<Rule[]> {
 /** What each rule prefix is about, in the order PROTOCOL.md presents them. */
 export const RULE_GROUPS: { prefix: string; title: string }[] = [
   { prefix: "C", title: "Agent contract" },
+  { prefix: "V", title: "Error reasons" },
   { prefix: "S", title: "Every TaskService call" },
   { prefix: "T", title: "Task lifecycle" },
   { prefix: "I", title: "Idempotent creation" },
