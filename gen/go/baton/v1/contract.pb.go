@@ -209,13 +209,21 @@ func (ErrorReason) EnumDescriptor() ([]byte, []int) {
 	return file_baton_v1_contract_proto_rawDescGZIP(), []int{0}
 }
 
-// The agent contract: every response and every error carries one, so a caller
-// with no prior knowledge can drive Baton from the answers alone.
+// The agent contract: what a resource's state is and what the caller may do
+// next. Every unary answer and every error carries one, so a caller with no
+// prior knowledge can drive Baton from the answers alone.
 //
 // Rules:
-// C1: Every response message of every Baton RPC MUST carry an `AgentContract`
+// C1: Every response message of a unary Baton RPC, and every worker-stream
 //
-//	in its `contract` field.
+//	`Ack`, MUST carry an `AgentContract` in its `contract` field. Messages a
+//	stream pushes as notifications (WatchTasksResponse, WatchRunResponse,
+//	ListenResponse, and ConnectResponse's Welcome, Assign, Cancel and
+//	GoAway) carry none: they answer no call of the receiver's, they report a
+//	change that may be stale by the time it is read, and their meaning is
+//	fixed by rules (e.g. W2, X1, G1) rather than by the resource's state. To
+//	act on a resource a stream reported, read it (GetTask, GetRun) and take
+//	that answer's contract. An error that ends a stream carries one (C2).
 //
 // C2: Every error answered by a Baton RPC MUST carry an `ErrorDetail` (which
 //
@@ -378,7 +386,7 @@ func (x *NextAction) GetDeadline() *timestamppb.Timestamp {
 	return nil
 }
 
-// Recovery guidance.
+// Whether and when to retry, and what to do instead.
 type Recovery struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// True when repeating the same request later can succeed.
@@ -443,7 +451,8 @@ func (x *Recovery) GetGuidance() string {
 	return ""
 }
 
-// The error detail attached to every Baton error (C2).
+// Why a call failed, for programs and people, and how to recover: attached to
+// every Baton error (C2) and to a refusing Ack.
 type ErrorDetail struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why the call failed, for programs: the name of an `ErrorReason` value,

@@ -15,12 +15,20 @@ export const file_baton_v1_contract: GenFile = /*@__PURE__*/
   fileDesc("ChdiYXRvbi92MS9jb250cmFjdC5wcm90bxIIYmF0b24udjEiggEKDUFnZW50Q29udHJhY3QSEAoIcmVzb3VyY2UYASABKAkSDQoFc3RhdGUYAiABKAkSKgoMbmV4dF9hY3Rpb25zGAMgAygLMhQuYmF0b24udjEuTmV4dEFjdGlvbhIkCghyZWNvdmVyeRgEIAEoCzISLmJhdG9uLnYxLlJlY292ZXJ5ImsKCk5leHRBY3Rpb24SCwoDcnBjGAEgASgJEhEKCWh0dHBfcGF0aBgCIAEoCRIPCgdwdXJwb3NlGAMgASgJEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJfCghSZWNvdmVyeRIRCglyZXRyeWFibGUYASABKAgSLgoLcmV0cnlfYWZ0ZXIYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIZ3VpZGFuY2UYAyABKAkijQEKC0Vycm9yRGV0YWlsEg4KBnJlYXNvbhgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEjIKEGZpZWxkX3Zpb2xhdGlvbnMYAyADKAsyGC5iYXRvbi52MS5GaWVsZFZpb2xhdGlvbhIpCghjb250cmFjdBgEIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QiNAoORmllbGRWaW9sYXRpb24SDQoFZmllbGQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkqngQKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEhEKDUlOVkFMSURfRklFTEQQARIVChFNQUxGT1JNRURfUkVRVUVTVBACEhUKEU1FU1NBR0VfVE9PX0xBUkdFEAMSEgoOVEFTS19OT1RfRk9VTkQQBBIPCgtMRUFTRV9TVEFMRRAFEhQKEENBTkNFTF9SRVFVRVNURUQQBhIRCg1JTlZBTElEX1NUQVRFEAcSGgoWSURFTVBPVEVOQ1lfS0VZX1JFVVNFRBAIEhcKE1NUT1JBR0VfVU5BVkFJTEFCTEUQCRIWChJXT1JLRkxPV19OT1RfRk9VTkQQChIRCg1SVU5fTk9UX0ZPVU5EEAsSEgoOU1RFUF9OT1RfRk9VTkQQDBIUChBXT1JLRVJfTk9UX0ZPVU5EEA0SGgoWUkVTT1VSQ0VfVkVSU0lPTl9TVEFMRRAOEhAKDFVOS05PV05fVE9PTBAPEgwKCElOVEVSTkFMEBASEQoNVU5JTVBMRU1FTlRFRBAREgwKCENBTkNFTEVEEBISFQoRREVBRExJTkVfRVhDRUVERUQQExIaChZVTlNVUFBPUlRFRF9NRURJQV9UWVBFEBQSFgoSUFJPVE9DT0xfVklPTEFUSU9OEBUSDwoLVU5BVkFJTEFCTEUQFhILCgdVTktOT1dOEBcSEgoOUkVTVUxUX1JFRlVTRUQQGGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
- * The agent contract: every response and every error carries one, so a caller
- * with no prior knowledge can drive Baton from the answers alone.
+ * The agent contract: what a resource's state is and what the caller may do
+ * next. Every unary answer and every error carries one, so a caller with no
+ * prior knowledge can drive Baton from the answers alone.
  *
  * Rules:
- * C1: Every response message of every Baton RPC MUST carry an `AgentContract`
- *     in its `contract` field.
+ * C1: Every response message of a unary Baton RPC, and every worker-stream
+ *     `Ack`, MUST carry an `AgentContract` in its `contract` field. Messages a
+ *     stream pushes as notifications (WatchTasksResponse, WatchRunResponse,
+ *     ListenResponse, and ConnectResponse's Welcome, Assign, Cancel and
+ *     GoAway) carry none: they answer no call of the receiver's, they report a
+ *     change that may be stale by the time it is read, and their meaning is
+ *     fixed by rules (e.g. W2, X1, G1) rather than by the resource's state. To
+ *     act on a resource a stream reported, read it (GetTask, GetRun) and take
+ *     that answer's contract. An error that ends a stream carries one (C2).
  * C2: Every error answered by a Baton RPC MUST carry an `ErrorDetail` (which
  *     holds an `AgentContract`) as a Connect/gRPC error detail.
  * C3: `next_actions` MUST list only calls that are valid in the resource's
@@ -113,7 +121,7 @@ export const NextActionSchema: GenMessage<NextAction> = /*@__PURE__*/
   messageDesc(file_baton_v1_contract, 1);
 
 /**
- * Recovery guidance.
+ * Whether and when to retry, and what to do instead.
  *
  * @generated from message baton.v1.Recovery
  */
@@ -149,7 +157,8 @@ export const RecoverySchema: GenMessage<Recovery> = /*@__PURE__*/
   messageDesc(file_baton_v1_contract, 2);
 
 /**
- * The error detail attached to every Baton error (C2).
+ * Why a call failed, for programs and people, and how to recover: attached to
+ * every Baton error (C2) and to a refusing Ack.
  *
  * @generated from message baton.v1.ErrorDetail
  */
