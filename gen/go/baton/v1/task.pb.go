@@ -156,7 +156,7 @@ func (AttemptOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_baton_v1_task_proto_rawDescGZIP(), []int{1}
 }
 
-// Kinds of task events.
+// What changed in a task event.
 type TaskEventType int32
 
 const (

@@ -24,7 +24,8 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// CreateTask input.
+// What to run: the queue and type a worker claims by, the payload its handler
+// reads, and how the task is scheduled, retried and timed out.
 type CreateTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`. 1..63 chars of [a-z0-9-_.].
@@ -178,10 +179,11 @@ func (x *CreateTaskRequest) GetParentId() string {
 	return ""
 }
 
-// CreateTask output.
+// The task as stored (or, on an idempotent replay, as first created).
 type CreateTaskResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Task  *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	// In PENDING when `created`; in any state on a replay.
+	Task *Task `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
 	// False when an idempotent replay returned an existing task (I1).
 	Created       bool           `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
 	Contract      *AgentContract `protobuf:"bytes,3,opt,name=contract,proto3" json:"contract,omitempty"`
@@ -240,7 +242,7 @@ func (x *CreateTaskResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// BatchCreateTasks input.
+// The tasks to create together, each as a CreateTask request.
 type BatchCreateTasksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1..500 tasks.
@@ -286,7 +288,7 @@ func (x *BatchCreateTasksRequest) GetRequests() []*CreateTaskRequest {
 	return nil
 }
 
-// BatchCreateTasks output.
+// The created tasks; nothing is returned unless all were created.
 type BatchCreateTasksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// In request order.
@@ -340,7 +342,7 @@ func (x *BatchCreateTasksResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// GetTask input.
+// Which task to read.
 type GetTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required: a task id.
@@ -386,11 +388,12 @@ func (x *GetTaskRequest) GetId() string {
 	return ""
 }
 
-// GetTask output.
+// A task's current state, its lease when claimed, and every attempt so far.
 type GetTaskResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
-	Contract      *AgentContract         `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// With `attempts` filled in.
+	Task          *Task          `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Contract      *AgentContract `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -439,7 +442,7 @@ func (x *GetTaskResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// ListTasks input.
+// A filter and page position for listing tasks.
 type ListTasksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -530,7 +533,7 @@ func (x *ListTasksRequest) GetPageToken() string {
 	return ""
 }
 
-// ListTasks output.
+// One page of tasks, and where the next page starts.
 type ListTasksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Without attempt history (use GetTask for it).
@@ -593,7 +596,7 @@ func (x *ListTasksResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// CancelTask input.
+// Which task to cancel and why.
 type CancelTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -648,11 +651,12 @@ func (x *CancelTaskRequest) GetReason() string {
 	return ""
 }
 
-// CancelTask output.
+// The task after the cancellation: CANCELLED, or CLAIMED with `cancel_requested`.
 type CancelTaskResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
-	Contract      *AgentContract         `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CANCELLED, or still CLAIMED with `cancel_requested` set.
+	Task          *Task          `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Contract      *AgentContract `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -701,7 +705,7 @@ func (x *CancelTaskResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// RequeueTask input.
+// Which dead-lettered task to run again, and from when.
 type RequeueTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -756,11 +760,12 @@ func (x *RequeueTaskRequest) GetScheduledTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// RequeueTask output.
+// The task back in PENDING with a fresh attempt budget.
 type RequeueTaskResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
-	Contract      *AgentContract         `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In PENDING; earlier attempts are kept.
+	Task          *Task          `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Contract      *AgentContract `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -809,7 +814,8 @@ func (x *RequeueTaskResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// ClaimTasks input.
+// Which queue (and types) a worker takes work from, who it is, and how much
+// and how long it waits for.
 type ClaimTasksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -900,7 +906,7 @@ func (x *ClaimTasksRequest) GetWait() *durationpb.Duration {
 	return nil
 }
 
-// ClaimTasks output.
+// The claimed tasks, each with the lease the worker must present from now on.
 type ClaimTasksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Each with `lease` set. Empty when nothing became claimable within `wait`.
@@ -954,7 +960,7 @@ func (x *ClaimTasksResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// Heartbeat input.
+// The lease to renew.
 type HeartbeatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -1009,7 +1015,7 @@ func (x *HeartbeatRequest) GetLeaseId() string {
 	return ""
 }
 
-// Heartbeat output.
+// The renewed lease's new deadline, and whether the worker must stop.
 type HeartbeatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The new lease deadline (L2).
@@ -1072,7 +1078,7 @@ func (x *HeartbeatResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// CompleteTask input.
+// A successful attempt's result, under the lease that ran it.
 type CompleteTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -1136,11 +1142,12 @@ func (x *CompleteTaskRequest) GetResult() *structpb.Struct {
 	return nil
 }
 
-// CompleteTask output.
+// The task as COMPLETED with the accepted result.
 type CompleteTaskResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
-	Contract      *AgentContract         `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// COMPLETED, with `result` set.
+	Task          *Task          `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Contract      *AgentContract `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1189,7 +1196,8 @@ func (x *CompleteTaskResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// FailTask input.
+// A failed attempt's error, under the lease that ran it, and the least delay
+// before a retry.
 type FailTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -1262,11 +1270,13 @@ func (x *FailTaskRequest) GetRetryAfter() *durationpb.Duration {
 	return nil
 }
 
-// FailTask output.
+// The task after the failure: PENDING for a retry, DEAD_LETTER or CANCELLED.
 type FailTaskResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
-	Contract      *AgentContract         `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// PENDING (with `scheduled_time` at the backoff), DEAD_LETTER or CANCELLED;
+	// without the lease, which has ended.
+	Task          *Task          `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Contract      *AgentContract `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1315,7 +1325,7 @@ func (x *FailTaskResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// WatchTasks input.
+// Which task events to stream, and where to resume.
 type WatchTasksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -1398,7 +1408,8 @@ func (x *WatchTasksRequest) GetAfterCursor() int64 {
 	return 0
 }
 
-// One message of a WatchTasks stream.
+// One task event, in cursor order. A pure notification: it carries no
+// contract (rule C1); GetTask gives a task's contract.
 type WatchTasksResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Event         *TaskEvent             `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`

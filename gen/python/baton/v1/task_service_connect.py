@@ -54,10 +54,20 @@ class TaskService(Protocol):
         FAILED_PRECONDITION with reason `INVALID_STATE`, and change nothing.
     S4: While the database is unreachable, calls MUST be answered UNAVAILABLE with
         `recovery.retryable` true and a `retry_after`.
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+    `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+    `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
     """
     async def create_task(self, request: CreateTaskRequest, ctx: RequestContext[CreateTaskRequest, CreateTaskResponse], /) -> CreateTaskResponse:
         """
         Creates a task in PENDING.
+
+        Called by producers (and agents). Next: GetTask or WatchTasks to follow
+        it; CancelTask to withdraw it. A worker claims it with ClaimTasks or
+        receives it as an Assign on its WorkerService stream.
+        Errors: ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1).
 
         I1: With an `idempotency_key`, a second CreateTask with the same namespace,
             key and body MUST return the original task with `created` false; with the
@@ -69,18 +79,33 @@ class TaskService(Protocol):
     async def batch_create_tasks(self, request: BatchCreateTasksRequest, ctx: RequestContext[BatchCreateTasksRequest, BatchCreateTasksResponse], /) -> BatchCreateTasksResponse:
         """
         Creates up to 500 tasks in one transaction: all or none (S1 applies to each).
+
+        Called by producers with many tasks at once. Next: as after CreateTask.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD`, with field paths such as
+        `requests[3].queue`; ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1, for any
+        one of them: then none is created).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def get_task(self, request: GetTaskRequest, ctx: RequestContext[GetTaskRequest, GetTaskResponse], /) -> GetTaskResponse:
         """
         Returns a task with its attempt history.
+
+        Called by anyone holding a task id (producers, operators, agents, a worker
+        whose lease call was refused). Next: the actions in the answer's contract,
+        e.g. CancelTask while it is open or RequeueTask in DEAD_LETTER.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def list_tasks(self, request: ListTasksRequest, ctx: RequestContext[ListTasksRequest, ListTasksResponse], /) -> ListTasksResponse:
         """
         Lists tasks, newest first, filtered by namespace, queue, type and states.
+
+        Called by operators and agents to find tasks (e.g. `states: DEAD_LETTER`).
+        Next: ListTasks again with `next_page_token`; GetTask for one task's
+        history. Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that
+        does not match the filters.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -91,6 +116,11 @@ class TaskService(Protocol):
         Cancel) and the task becomes CANCELLED when the worker calls FailTask or its
         lease expires. Cancelling a task already CANCELLED succeeds and changes
         nothing; any other terminal state fails with INVALID_STATE (S3).
+
+        Called by producers, operators and agents. Next: GetTask or WatchTasks to
+        see the CLAIMED task reach CANCELLED.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+        `INVALID_STATE` for a COMPLETED or DEAD_LETTER task (S3).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -98,6 +128,11 @@ class TaskService(Protocol):
         """
         Moves a DEAD_LETTER task back to PENDING with a fresh attempt budget (T4).
         Its history is kept.
+
+        Called by operators and agents after fixing what dead-lettered the task
+        (found with ListTasks `states: DEAD_LETTER`). Next: GetTask or WatchTasks.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+        `INVALID_STATE` for a task in any state but DEAD_LETTER (S3).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -107,6 +142,11 @@ class TaskService(Protocol):
         waiting up to `wait` (capped at 30s) for the first to become claimable.
         Each returned task holds a fresh lease (L1..L4).
 
+        Called by workers without a WorkerService stream (HTTP/1.1 clients,
+        scripts, agents). Next, for each task: Heartbeat before the lease expires,
+        then CompleteTask or FailTask; with no task, ClaimTasks again.
+        Errors: only those every call may answer (see the service comment).
+
         W1: A task MUST be held by at most one lease at a time.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -114,6 +154,12 @@ class TaskService(Protocol):
     async def heartbeat(self, request: HeartbeatRequest, ctx: RequestContext[HeartbeatRequest, HeartbeatResponse], /) -> HeartbeatResponse:
         """
         Renews a lease (L2) and reports whether the task's cancellation was requested.
+
+        Called by the worker holding the lease, before `lease_expire_time`. Next:
+        Heartbeat again, CompleteTask or FailTask; FailTask at once when
+        `cancel_requested` is true.
+        Errors: FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+        (stop working on the task: L1); NOT_FOUND `TASK_NOT_FOUND` (S2).
 
         W2: A worker that sees `cancel_requested` MUST stop the handler and call
             FailTask (the task then becomes CANCELLED).
@@ -123,6 +169,13 @@ class TaskService(Protocol):
     async def complete_task(self, request: CompleteTaskRequest, ctx: RequestContext[CompleteTaskRequest, CompleteTaskResponse], /) -> CompleteTaskResponse:
         """
         Completes the attempt with a result; the task becomes COMPLETED.
+
+        Called by the worker holding the lease, once its handler succeeded. Next:
+        nothing for this task; ClaimTasks for more work.
+        Errors: FAILED_PRECONDITION `CANCEL_REQUESTED` (W4: call FailTask
+        instead); FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+        and the result was not already accepted with it (L1, W3); NOT_FOUND
+        `TASK_NOT_FOUND` (S2).
 
         W3: A result MUST be accepted at most once per task; a repeated CompleteTask
             with the same lease after acceptance returns the completed task (so a
@@ -137,6 +190,13 @@ class TaskService(Protocol):
         Fails the attempt. Retryable errors go back to PENDING at the backoff time
         (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);
         a task whose cancellation was requested becomes CANCELLED.
+
+        Called by the worker holding the lease when its handler failed or saw
+        `cancel_requested` (W2). A resend with the same lease and error type after
+        acceptance returns the task again (W3). Next: nothing for this task;
+        ClaimTasks for more work.
+        Errors: FAILED_PRECONDITION `LEASE_STALE` (L1); NOT_FOUND
+        `TASK_NOT_FOUND` (S2).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -144,6 +204,13 @@ class TaskService(Protocol):
         """
         Streams task events matching a filter: first every event after `after_cursor`,
         then live events, in cursor order, without gaps or duplicates.
+
+        Called by producers, operators and agents following tasks. After a broken
+        stream, call WatchTasks again with the last event's cursor as
+        `after_cursor`; GetTask reads a task's full state.
+        Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`; later,
+        the stream may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the
+        last cursor).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -312,6 +379,11 @@ class TaskServiceClient(ConnectClient):
         FAILED_PRECONDITION with reason `INVALID_STATE`, and change nothing.
     S4: While the database is unreachable, calls MUST be answered UNAVAILABLE with
         `recovery.retryable` true and a `retry_after`.
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+    `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+    `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
     """
     def __init__(
         self,
@@ -347,6 +419,11 @@ class TaskServiceClient(ConnectClient):
         """
         Creates a task in PENDING.
 
+        Called by producers (and agents). Next: GetTask or WatchTasks to follow
+        it; CancelTask to withdraw it. A worker claims it with ClaimTasks or
+        receives it as an Assign on its WorkerService stream.
+        Errors: ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1).
+
         I1: With an `idempotency_key`, a second CreateTask with the same namespace,
             key and body MUST return the original task with `created` false; with the
             same key and a different body it MUST fail ALREADY_EXISTS with reason
@@ -374,6 +451,11 @@ class TaskServiceClient(ConnectClient):
     ) -> BatchCreateTasksResponse:
         """
         Creates up to 500 tasks in one transaction: all or none (S1 applies to each).
+
+        Called by producers with many tasks at once. Next: as after CreateTask.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD`, with field paths such as
+        `requests[3].queue`; ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1, for any
+        one of them: then none is created).
         """
         return await self.execute_unary(
             request=request,
@@ -397,6 +479,11 @@ class TaskServiceClient(ConnectClient):
     ) -> GetTaskResponse:
         """
         Returns a task with its attempt history.
+
+        Called by anyone holding a task id (producers, operators, agents, a worker
+        whose lease call was refused). Next: the actions in the answer's contract,
+        e.g. CancelTask while it is open or RequeueTask in DEAD_LETTER.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2).
         """
         return await self.execute_unary(
             request=request,
@@ -420,6 +507,11 @@ class TaskServiceClient(ConnectClient):
     ) -> ListTasksResponse:
         """
         Lists tasks, newest first, filtered by namespace, queue, type and states.
+
+        Called by operators and agents to find tasks (e.g. `states: DEAD_LETTER`).
+        Next: ListTasks again with `next_page_token`; GetTask for one task's
+        history. Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that
+        does not match the filters.
         """
         return await self.execute_unary(
             request=request,
@@ -447,6 +539,11 @@ class TaskServiceClient(ConnectClient):
         Cancel) and the task becomes CANCELLED when the worker calls FailTask or its
         lease expires. Cancelling a task already CANCELLED succeeds and changes
         nothing; any other terminal state fails with INVALID_STATE (S3).
+
+        Called by producers, operators and agents. Next: GetTask or WatchTasks to
+        see the CLAIMED task reach CANCELLED.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+        `INVALID_STATE` for a COMPLETED or DEAD_LETTER task (S3).
         """
         return await self.execute_unary(
             request=request,
@@ -471,6 +568,11 @@ class TaskServiceClient(ConnectClient):
         """
         Moves a DEAD_LETTER task back to PENDING with a fresh attempt budget (T4).
         Its history is kept.
+
+        Called by operators and agents after fixing what dead-lettered the task
+        (found with ListTasks `states: DEAD_LETTER`). Next: GetTask or WatchTasks.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+        `INVALID_STATE` for a task in any state but DEAD_LETTER (S3).
         """
         return await self.execute_unary(
             request=request,
@@ -497,6 +599,11 @@ class TaskServiceClient(ConnectClient):
         waiting up to `wait` (capped at 30s) for the first to become claimable.
         Each returned task holds a fresh lease (L1..L4).
 
+        Called by workers without a WorkerService stream (HTTP/1.1 clients,
+        scripts, agents). Next, for each task: Heartbeat before the lease expires,
+        then CompleteTask or FailTask; with no task, ClaimTasks again.
+        Errors: only those every call may answer (see the service comment).
+
         W1: A task MUST be held by at most one lease at a time.
         """
         return await self.execute_unary(
@@ -521,6 +628,12 @@ class TaskServiceClient(ConnectClient):
     ) -> HeartbeatResponse:
         """
         Renews a lease (L2) and reports whether the task's cancellation was requested.
+
+        Called by the worker holding the lease, before `lease_expire_time`. Next:
+        Heartbeat again, CompleteTask or FailTask; FailTask at once when
+        `cancel_requested` is true.
+        Errors: FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+        (stop working on the task: L1); NOT_FOUND `TASK_NOT_FOUND` (S2).
 
         W2: A worker that sees `cancel_requested` MUST stop the handler and call
             FailTask (the task then becomes CANCELLED).
@@ -547,6 +660,13 @@ class TaskServiceClient(ConnectClient):
     ) -> CompleteTaskResponse:
         """
         Completes the attempt with a result; the task becomes COMPLETED.
+
+        Called by the worker holding the lease, once its handler succeeded. Next:
+        nothing for this task; ClaimTasks for more work.
+        Errors: FAILED_PRECONDITION `CANCEL_REQUESTED` (W4: call FailTask
+        instead); FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+        and the result was not already accepted with it (L1, W3); NOT_FOUND
+        `TASK_NOT_FOUND` (S2).
 
         W3: A result MUST be accepted at most once per task; a repeated CompleteTask
             with the same lease after acceptance returns the completed task (so a
@@ -578,6 +698,13 @@ class TaskServiceClient(ConnectClient):
         Fails the attempt. Retryable errors go back to PENDING at the backoff time
         (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);
         a task whose cancellation was requested becomes CANCELLED.
+
+        Called by the worker holding the lease when its handler failed or saw
+        `cancel_requested` (W2). A resend with the same lease and error type after
+        acceptance returns the task again (W3). Next: nothing for this task;
+        ClaimTasks for more work.
+        Errors: FAILED_PRECONDITION `LEASE_STALE` (L1); NOT_FOUND
+        `TASK_NOT_FOUND` (S2).
         """
         return await self.execute_unary(
             request=request,
@@ -602,6 +729,13 @@ class TaskServiceClient(ConnectClient):
         """
         Streams task events matching a filter: first every event after `after_cursor`,
         then live events, in cursor order, without gaps or duplicates.
+
+        Called by producers, operators and agents following tasks. After a broken
+        stream, call WatchTasks again with the last event's cursor as
+        `after_cursor`; GetTask reads a task's full state.
+        Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`; later,
+        the stream may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the
+        last cursor).
         """
         return self.execute_server_stream(
             request=request,
@@ -634,10 +768,20 @@ class TaskServiceSync(Protocol):
         FAILED_PRECONDITION with reason `INVALID_STATE`, and change nothing.
     S4: While the database is unreachable, calls MUST be answered UNAVAILABLE with
         `recovery.retryable` true and a `retry_after`.
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+    `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+    `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
     """
     def create_task(self, request: CreateTaskRequest, ctx: RequestContext[CreateTaskRequest, CreateTaskResponse], /) -> CreateTaskResponse:
         """
         Creates a task in PENDING.
+
+        Called by producers (and agents). Next: GetTask or WatchTasks to follow
+        it; CancelTask to withdraw it. A worker claims it with ClaimTasks or
+        receives it as an Assign on its WorkerService stream.
+        Errors: ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1).
 
         I1: With an `idempotency_key`, a second CreateTask with the same namespace,
             key and body MUST return the original task with `created` false; with the
@@ -649,18 +793,33 @@ class TaskServiceSync(Protocol):
     def batch_create_tasks(self, request: BatchCreateTasksRequest, ctx: RequestContext[BatchCreateTasksRequest, BatchCreateTasksResponse], /) -> BatchCreateTasksResponse:
         """
         Creates up to 500 tasks in one transaction: all or none (S1 applies to each).
+
+        Called by producers with many tasks at once. Next: as after CreateTask.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD`, with field paths such as
+        `requests[3].queue`; ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1, for any
+        one of them: then none is created).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def get_task(self, request: GetTaskRequest, ctx: RequestContext[GetTaskRequest, GetTaskResponse], /) -> GetTaskResponse:
         """
         Returns a task with its attempt history.
+
+        Called by anyone holding a task id (producers, operators, agents, a worker
+        whose lease call was refused). Next: the actions in the answer's contract,
+        e.g. CancelTask while it is open or RequeueTask in DEAD_LETTER.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def list_tasks(self, request: ListTasksRequest, ctx: RequestContext[ListTasksRequest, ListTasksResponse], /) -> ListTasksResponse:
         """
         Lists tasks, newest first, filtered by namespace, queue, type and states.
+
+        Called by operators and agents to find tasks (e.g. `states: DEAD_LETTER`).
+        Next: ListTasks again with `next_page_token`; GetTask for one task's
+        history. Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that
+        does not match the filters.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -671,6 +830,11 @@ class TaskServiceSync(Protocol):
         Cancel) and the task becomes CANCELLED when the worker calls FailTask or its
         lease expires. Cancelling a task already CANCELLED succeeds and changes
         nothing; any other terminal state fails with INVALID_STATE (S3).
+
+        Called by producers, operators and agents. Next: GetTask or WatchTasks to
+        see the CLAIMED task reach CANCELLED.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+        `INVALID_STATE` for a COMPLETED or DEAD_LETTER task (S3).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -678,6 +842,11 @@ class TaskServiceSync(Protocol):
         """
         Moves a DEAD_LETTER task back to PENDING with a fresh attempt budget (T4).
         Its history is kept.
+
+        Called by operators and agents after fixing what dead-lettered the task
+        (found with ListTasks `states: DEAD_LETTER`). Next: GetTask or WatchTasks.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+        `INVALID_STATE` for a task in any state but DEAD_LETTER (S3).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -687,6 +856,11 @@ class TaskServiceSync(Protocol):
         waiting up to `wait` (capped at 30s) for the first to become claimable.
         Each returned task holds a fresh lease (L1..L4).
 
+        Called by workers without a WorkerService stream (HTTP/1.1 clients,
+        scripts, agents). Next, for each task: Heartbeat before the lease expires,
+        then CompleteTask or FailTask; with no task, ClaimTasks again.
+        Errors: only those every call may answer (see the service comment).
+
         W1: A task MUST be held by at most one lease at a time.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -694,6 +868,12 @@ class TaskServiceSync(Protocol):
     def heartbeat(self, request: HeartbeatRequest, ctx: RequestContext[HeartbeatRequest, HeartbeatResponse], /) -> HeartbeatResponse:
         """
         Renews a lease (L2) and reports whether the task's cancellation was requested.
+
+        Called by the worker holding the lease, before `lease_expire_time`. Next:
+        Heartbeat again, CompleteTask or FailTask; FailTask at once when
+        `cancel_requested` is true.
+        Errors: FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+        (stop working on the task: L1); NOT_FOUND `TASK_NOT_FOUND` (S2).
 
         W2: A worker that sees `cancel_requested` MUST stop the handler and call
             FailTask (the task then becomes CANCELLED).
@@ -703,6 +883,13 @@ class TaskServiceSync(Protocol):
     def complete_task(self, request: CompleteTaskRequest, ctx: RequestContext[CompleteTaskRequest, CompleteTaskResponse], /) -> CompleteTaskResponse:
         """
         Completes the attempt with a result; the task becomes COMPLETED.
+
+        Called by the worker holding the lease, once its handler succeeded. Next:
+        nothing for this task; ClaimTasks for more work.
+        Errors: FAILED_PRECONDITION `CANCEL_REQUESTED` (W4: call FailTask
+        instead); FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+        and the result was not already accepted with it (L1, W3); NOT_FOUND
+        `TASK_NOT_FOUND` (S2).
 
         W3: A result MUST be accepted at most once per task; a repeated CompleteTask
             with the same lease after acceptance returns the completed task (so a
@@ -717,6 +904,13 @@ class TaskServiceSync(Protocol):
         Fails the attempt. Retryable errors go back to PENDING at the backoff time
         (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);
         a task whose cancellation was requested becomes CANCELLED.
+
+        Called by the worker holding the lease when its handler failed or saw
+        `cancel_requested` (W2). A resend with the same lease and error type after
+        acceptance returns the task again (W3). Next: nothing for this task;
+        ClaimTasks for more work.
+        Errors: FAILED_PRECONDITION `LEASE_STALE` (L1); NOT_FOUND
+        `TASK_NOT_FOUND` (S2).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -724,6 +918,13 @@ class TaskServiceSync(Protocol):
         """
         Streams task events matching a filter: first every event after `after_cursor`,
         then live events, in cursor order, without gaps or duplicates.
+
+        Called by producers, operators and agents following tasks. After a broken
+        stream, call WatchTasks again with the last event's cursor as
+        `after_cursor`; GetTask reads a task's full state.
+        Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`; later,
+        the stream may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the
+        last cursor).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -890,6 +1091,11 @@ class TaskServiceClientSync(ConnectClientSync):
         FAILED_PRECONDITION with reason `INVALID_STATE`, and change nothing.
     S4: While the database is unreachable, calls MUST be answered UNAVAILABLE with
         `recovery.retryable` true and a `retry_after`.
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+    `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+    `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
     """
     def __init__(
         self,
@@ -925,6 +1131,11 @@ class TaskServiceClientSync(ConnectClientSync):
         """
         Creates a task in PENDING.
 
+        Called by producers (and agents). Next: GetTask or WatchTasks to follow
+        it; CancelTask to withdraw it. A worker claims it with ClaimTasks or
+        receives it as an Assign on its WorkerService stream.
+        Errors: ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1).
+
         I1: With an `idempotency_key`, a second CreateTask with the same namespace,
             key and body MUST return the original task with `created` false; with the
             same key and a different body it MUST fail ALREADY_EXISTS with reason
@@ -952,6 +1163,11 @@ class TaskServiceClientSync(ConnectClientSync):
     ) -> BatchCreateTasksResponse:
         """
         Creates up to 500 tasks in one transaction: all or none (S1 applies to each).
+
+        Called by producers with many tasks at once. Next: as after CreateTask.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD`, with field paths such as
+        `requests[3].queue`; ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1, for any
+        one of them: then none is created).
         """
         return self.execute_unary(
             request=request,
@@ -975,6 +1191,11 @@ class TaskServiceClientSync(ConnectClientSync):
     ) -> GetTaskResponse:
         """
         Returns a task with its attempt history.
+
+        Called by anyone holding a task id (producers, operators, agents, a worker
+        whose lease call was refused). Next: the actions in the answer's contract,
+        e.g. CancelTask while it is open or RequeueTask in DEAD_LETTER.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2).
         """
         return self.execute_unary(
             request=request,
@@ -998,6 +1219,11 @@ class TaskServiceClientSync(ConnectClientSync):
     ) -> ListTasksResponse:
         """
         Lists tasks, newest first, filtered by namespace, queue, type and states.
+
+        Called by operators and agents to find tasks (e.g. `states: DEAD_LETTER`).
+        Next: ListTasks again with `next_page_token`; GetTask for one task's
+        history. Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that
+        does not match the filters.
         """
         return self.execute_unary(
             request=request,
@@ -1025,6 +1251,11 @@ class TaskServiceClientSync(ConnectClientSync):
         Cancel) and the task becomes CANCELLED when the worker calls FailTask or its
         lease expires. Cancelling a task already CANCELLED succeeds and changes
         nothing; any other terminal state fails with INVALID_STATE (S3).
+
+        Called by producers, operators and agents. Next: GetTask or WatchTasks to
+        see the CLAIMED task reach CANCELLED.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+        `INVALID_STATE` for a COMPLETED or DEAD_LETTER task (S3).
         """
         return self.execute_unary(
             request=request,
@@ -1049,6 +1280,11 @@ class TaskServiceClientSync(ConnectClientSync):
         """
         Moves a DEAD_LETTER task back to PENDING with a fresh attempt budget (T4).
         Its history is kept.
+
+        Called by operators and agents after fixing what dead-lettered the task
+        (found with ListTasks `states: DEAD_LETTER`). Next: GetTask or WatchTasks.
+        Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+        `INVALID_STATE` for a task in any state but DEAD_LETTER (S3).
         """
         return self.execute_unary(
             request=request,
@@ -1075,6 +1311,11 @@ class TaskServiceClientSync(ConnectClientSync):
         waiting up to `wait` (capped at 30s) for the first to become claimable.
         Each returned task holds a fresh lease (L1..L4).
 
+        Called by workers without a WorkerService stream (HTTP/1.1 clients,
+        scripts, agents). Next, for each task: Heartbeat before the lease expires,
+        then CompleteTask or FailTask; with no task, ClaimTasks again.
+        Errors: only those every call may answer (see the service comment).
+
         W1: A task MUST be held by at most one lease at a time.
         """
         return self.execute_unary(
@@ -1099,6 +1340,12 @@ class TaskServiceClientSync(ConnectClientSync):
     ) -> HeartbeatResponse:
         """
         Renews a lease (L2) and reports whether the task's cancellation was requested.
+
+        Called by the worker holding the lease, before `lease_expire_time`. Next:
+        Heartbeat again, CompleteTask or FailTask; FailTask at once when
+        `cancel_requested` is true.
+        Errors: FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+        (stop working on the task: L1); NOT_FOUND `TASK_NOT_FOUND` (S2).
 
         W2: A worker that sees `cancel_requested` MUST stop the handler and call
             FailTask (the task then becomes CANCELLED).
@@ -1125,6 +1372,13 @@ class TaskServiceClientSync(ConnectClientSync):
     ) -> CompleteTaskResponse:
         """
         Completes the attempt with a result; the task becomes COMPLETED.
+
+        Called by the worker holding the lease, once its handler succeeded. Next:
+        nothing for this task; ClaimTasks for more work.
+        Errors: FAILED_PRECONDITION `CANCEL_REQUESTED` (W4: call FailTask
+        instead); FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+        and the result was not already accepted with it (L1, W3); NOT_FOUND
+        `TASK_NOT_FOUND` (S2).
 
         W3: A result MUST be accepted at most once per task; a repeated CompleteTask
             with the same lease after acceptance returns the completed task (so a
@@ -1156,6 +1410,13 @@ class TaskServiceClientSync(ConnectClientSync):
         Fails the attempt. Retryable errors go back to PENDING at the backoff time
         (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);
         a task whose cancellation was requested becomes CANCELLED.
+
+        Called by the worker holding the lease when its handler failed or saw
+        `cancel_requested` (W2). A resend with the same lease and error type after
+        acceptance returns the task again (W3). Next: nothing for this task;
+        ClaimTasks for more work.
+        Errors: FAILED_PRECONDITION `LEASE_STALE` (L1); NOT_FOUND
+        `TASK_NOT_FOUND` (S2).
         """
         return self.execute_unary(
             request=request,
@@ -1180,6 +1441,13 @@ class TaskServiceClientSync(ConnectClientSync):
         """
         Streams task events matching a filter: first every event after `after_cursor`,
         then live events, in cursor order, without gaps or duplicates.
+
+        Called by producers, operators and agents following tasks. After a broken
+        stream, call WatchTasks again with the last event's cursor as
+        `after_cursor`; GetTask reads a task's full state.
+        Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`; later,
+        the stream may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the
+        last cursor).
         """
         return self.execute_server_stream(
             request=request,

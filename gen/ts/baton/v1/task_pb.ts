@@ -624,7 +624,7 @@ export const AttemptOutcomeSchema: GenEnum<AttemptOutcome> = /*@__PURE__*/
   enumDesc(file_baton_v1_task, 1);
 
 /**
- * Kinds of task events.
+ * What changed in a task event.
  *
  * @generated from enum baton.v1.TaskEventType
  */

@@ -19,7 +19,8 @@ export const file_baton_v1_task_service: GenFile = /*@__PURE__*/
   fileDesc("ChtiYXRvbi92MS90YXNrX3NlcnZpY2UucHJvdG8SCGJhdG9uLnYxIsYDChFDcmVhdGVUYXNrUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDQoFcXVldWUYAiABKAkSDAoEdHlwZRgDIAEoCRIoCgdwYXlsb2FkGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCghwcmlvcml0eRgFIAEoBRIUCgxtYXhfYXR0ZW1wdHMYBiABKAUSKwoMcmV0cnlfcG9saWN5GAcgASgLMhUuYmF0b24udjEuUmV0cnlQb2xpY3kSKAoIdGltZW91dHMYCCABKAsyFi5iYXRvbi52MS5UYXNrVGltZW91dHMSMgoOc2NoZWR1bGVkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgKIAEoCRI3CgZsYWJlbHMYCyADKAsyJy5iYXRvbi52MS5DcmVhdGVUYXNrUmVxdWVzdC5MYWJlbHNFbnRyeRIQCgh0cmFjZV9pZBgMIAEoCRIRCglwYXJlbnRfaWQYDSABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJuChJDcmVhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmJhdG9uLnYxLlRhc2sSDwoHY3JlYXRlZBgCIAEoCBIpCghjb250cmFjdBgDIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QiSAoXQmF0Y2hDcmVhdGVUYXNrc1JlcXVlc3QSLQoIcmVxdWVzdHMYASADKAsyGy5iYXRvbi52MS5DcmVhdGVUYXNrUmVxdWVzdCJkChhCYXRjaENyZWF0ZVRhc2tzUmVzcG9uc2USHQoFdGFza3MYASADKAsyDi5iYXRvbi52MS5UYXNrEikKCGNvbnRyYWN0GAIgASgLMhcuYmF0b24udjEuQWdlbnRDb250cmFjdCIcCg5HZXRUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCSJaCg9HZXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmJhdG9uLnYxLlRhc2sSKQoIY29udHJhY3QYAiABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0Io4BChBMaXN0VGFza3NSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRINCgVxdWV1ZRgCIAEoCRIMCgR0eXBlGAMgASgJEiMKBnN0YXRlcxgEIAMoDjITLmJhdG9uLnYxLlRhc2tTdGF0ZRIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCSJ2ChFMaXN0VGFza3NSZXNwb25zZRIdCgV0YXNrcxgBIAMoCzIOLmJhdG9uLnYxLlRhc2sSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEikKCGNvbnRyYWN0GAMgASgLMhcuYmF0b24udjEuQWdlbnRDb250cmFjdCIvChFDYW5jZWxUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiXQoSQ2FuY2VsVGFza1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi5iYXRvbi52MS5UYXNrEikKCGNvbnRyYWN0GAIgASgLMhcuYmF0b24udjEuQWdlbnRDb250cmFjdCJUChJSZXF1ZXVlVGFza1JlcXVlc3QSCgoCaWQYASABKAkSMgoOc2NoZWR1bGVkX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl4KE1JlcXVldWVUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmJhdG9uLnYxLlRhc2sSKQoIY29udHJhY3QYAiABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0IpMBChFDbGFpbVRhc2tzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDQoFcXVldWUYAiABKAkSDQoFdHlwZXMYAyADKAkSEQoJd29ya2VyX2lkGAQgASgJEhEKCW1heF90YXNrcxgFIAEoBRInCgR3YWl0GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIl4KEkNsYWltVGFza3NSZXNwb25zZRIdCgV0YXNrcxgBIAMoCzIOLmJhdG9uLnYxLlRhc2sSKQoIY29udHJhY3QYAiABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0IjUKEEhlYXJ0YmVhdFJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSKPAQoRSGVhcnRiZWF0UmVzcG9uc2USNQoRbGVhc2VfZXhwaXJlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGNhbmNlbF9yZXF1ZXN0ZWQYAiABKAgSKQoIY29udHJhY3QYAyABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0ImEKE0NvbXBsZXRlVGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCRInCgZyZXN1bHQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Il8KFENvbXBsZXRlVGFza1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi5iYXRvbi52MS5UYXNrEikKCGNvbnRyYWN0GAIgASgLMhcuYmF0b24udjEuQWdlbnRDb250cmFjdCKIAQoPRmFpbFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSEAoIbGVhc2VfaWQYAiABKAkSIgoFZXJyb3IYAyABKAsyEy5iYXRvbi52MS5UYXNrRXJyb3ISLgoLcmV0cnlfYWZ0ZXIYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iWwoQRmFpbFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uYmF0b24udjEuVGFzaxIpCghjb250cmFjdBgCIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QigAEKEVdhdGNoVGFza3NSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRINCgVxdWV1ZRgCIAEoCRIMCgR0eXBlGAMgASgJEg8KB3Rhc2tfaWQYBCABKAkSGQoMYWZ0ZXJfY3Vyc29yGAUgASgDSACIAQFCDwoNX2FmdGVyX2N1cnNvciI4ChJXYXRjaFRhc2tzUmVzcG9uc2USIgoFZXZlbnQYASABKAsyEy5iYXRvbi52MS5UYXNrRXZlbnQyuAYKC1Rhc2tTZXJ2aWNlEkcKCkNyZWF0ZVRhc2sSGy5iYXRvbi52MS5DcmVhdGVUYXNrUmVxdWVzdBocLmJhdG9uLnYxLkNyZWF0ZVRhc2tSZXNwb25zZRJZChBCYXRjaENyZWF0ZVRhc2tzEiEuYmF0b24udjEuQmF0Y2hDcmVhdGVUYXNrc1JlcXVlc3QaIi5iYXRvbi52MS5CYXRjaENyZWF0ZVRhc2tzUmVzcG9uc2USPgoHR2V0VGFzaxIYLmJhdG9uLnYxLkdldFRhc2tSZXF1ZXN0GhkuYmF0b24udjEuR2V0VGFza1Jlc3BvbnNlEkQKCUxpc3RUYXNrcxIaLmJhdG9uLnYxLkxpc3RUYXNrc1JlcXVlc3QaGy5iYXRvbi52MS5MaXN0VGFza3NSZXNwb25zZRJHCgpDYW5jZWxUYXNrEhsuYmF0b24udjEuQ2FuY2VsVGFza1JlcXVlc3QaHC5iYXRvbi52MS5DYW5jZWxUYXNrUmVzcG9uc2USSgoLUmVxdWV1ZVRhc2sSHC5iYXRvbi52MS5SZXF1ZXVlVGFza1JlcXVlc3QaHS5iYXRvbi52MS5SZXF1ZXVlVGFza1Jlc3BvbnNlEkcKCkNsYWltVGFza3MSGy5iYXRvbi52MS5DbGFpbVRhc2tzUmVxdWVzdBocLmJhdG9uLnYxLkNsYWltVGFza3NSZXNwb25zZRJECglIZWFydGJlYXQSGi5iYXRvbi52MS5IZWFydGJlYXRSZXF1ZXN0GhsuYmF0b24udjEuSGVhcnRiZWF0UmVzcG9uc2USTQoMQ29tcGxldGVUYXNrEh0uYmF0b24udjEuQ29tcGxldGVUYXNrUmVxdWVzdBoeLmJhdG9uLnYxLkNvbXBsZXRlVGFza1Jlc3BvbnNlEkEKCEZhaWxUYXNrEhkuYmF0b24udjEuRmFpbFRhc2tSZXF1ZXN0GhouYmF0b24udjEuRmFpbFRhc2tSZXNwb25zZRJJCgpXYXRjaFRhc2tzEhsuYmF0b24udjEuV2F0Y2hUYXNrc1JlcXVlc3QaHC5iYXRvbi52MS5XYXRjaFRhc2tzUmVzcG9uc2UwAWIGcHJvdG8z", [file_baton_v1_contract, file_baton_v1_task, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
- * CreateTask input.
+ * What to run: the queue and type a worker claims by, the payload its handler
+ * reads, and how the task is scheduled, retried and timed out.
  *
  * @generated from message baton.v1.CreateTaskRequest
  */
@@ -124,12 +125,14 @@ export const CreateTaskRequestSchema: GenMessage<CreateTaskRequest> = /*@__PURE_
   messageDesc(file_baton_v1_task_service, 0);
 
 /**
- * CreateTask output.
+ * The task as stored (or, on an idempotent replay, as first created).
  *
  * @generated from message baton.v1.CreateTaskResponse
  */
 export type CreateTaskResponse = Message<"baton.v1.CreateTaskResponse"> & {
   /**
+   * In PENDING when `created`; in any state on a replay.
+   *
    * @generated from field: baton.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -155,7 +158,7 @@ export const CreateTaskResponseSchema: GenMessage<CreateTaskResponse> = /*@__PUR
   messageDesc(file_baton_v1_task_service, 1);
 
 /**
- * BatchCreateTasks input.
+ * The tasks to create together, each as a CreateTask request.
  *
  * @generated from message baton.v1.BatchCreateTasksRequest
  */
@@ -176,7 +179,7 @@ export const BatchCreateTasksRequestSchema: GenMessage<BatchCreateTasksRequest> 
   messageDesc(file_baton_v1_task_service, 2);
 
 /**
- * BatchCreateTasks output.
+ * The created tasks; nothing is returned unless all were created.
  *
  * @generated from message baton.v1.BatchCreateTasksResponse
  */
@@ -202,7 +205,7 @@ export const BatchCreateTasksResponseSchema: GenMessage<BatchCreateTasksResponse
   messageDesc(file_baton_v1_task_service, 3);
 
 /**
- * GetTask input.
+ * Which task to read.
  *
  * @generated from message baton.v1.GetTaskRequest
  */
@@ -223,12 +226,14 @@ export const GetTaskRequestSchema: GenMessage<GetTaskRequest> = /*@__PURE__*/
   messageDesc(file_baton_v1_task_service, 4);
 
 /**
- * GetTask output.
+ * A task's current state, its lease when claimed, and every attempt so far.
  *
  * @generated from message baton.v1.GetTaskResponse
  */
 export type GetTaskResponse = Message<"baton.v1.GetTaskResponse"> & {
   /**
+   * With `attempts` filled in.
+   *
    * @generated from field: baton.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -247,7 +252,7 @@ export const GetTaskResponseSchema: GenMessage<GetTaskResponse> = /*@__PURE__*/
   messageDesc(file_baton_v1_task_service, 5);
 
 /**
- * ListTasks input.
+ * A filter and page position for listing tasks.
  *
  * @generated from message baton.v1.ListTasksRequest
  */
@@ -303,7 +308,7 @@ export const ListTasksRequestSchema: GenMessage<ListTasksRequest> = /*@__PURE__*
   messageDesc(file_baton_v1_task_service, 6);
 
 /**
- * ListTasks output.
+ * One page of tasks, and where the next page starts.
  *
  * @generated from message baton.v1.ListTasksResponse
  */
@@ -336,7 +341,7 @@ export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE_
   messageDesc(file_baton_v1_task_service, 7);
 
 /**
- * CancelTask input.
+ * Which task to cancel and why.
  *
  * @generated from message baton.v1.CancelTaskRequest
  */
@@ -364,12 +369,14 @@ export const CancelTaskRequestSchema: GenMessage<CancelTaskRequest> = /*@__PURE_
   messageDesc(file_baton_v1_task_service, 8);
 
 /**
- * CancelTask output.
+ * The task after the cancellation: CANCELLED, or CLAIMED with `cancel_requested`.
  *
  * @generated from message baton.v1.CancelTaskResponse
  */
 export type CancelTaskResponse = Message<"baton.v1.CancelTaskResponse"> & {
   /**
+   * CANCELLED, or still CLAIMED with `cancel_requested` set.
+   *
    * @generated from field: baton.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -388,7 +395,7 @@ export const CancelTaskResponseSchema: GenMessage<CancelTaskResponse> = /*@__PUR
   messageDesc(file_baton_v1_task_service, 9);
 
 /**
- * RequeueTask input.
+ * Which dead-lettered task to run again, and from when.
  *
  * @generated from message baton.v1.RequeueTaskRequest
  */
@@ -416,12 +423,14 @@ export const RequeueTaskRequestSchema: GenMessage<RequeueTaskRequest> = /*@__PUR
   messageDesc(file_baton_v1_task_service, 10);
 
 /**
- * RequeueTask output.
+ * The task back in PENDING with a fresh attempt budget.
  *
  * @generated from message baton.v1.RequeueTaskResponse
  */
 export type RequeueTaskResponse = Message<"baton.v1.RequeueTaskResponse"> & {
   /**
+   * In PENDING; earlier attempts are kept.
+   *
    * @generated from field: baton.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -440,7 +449,8 @@ export const RequeueTaskResponseSchema: GenMessage<RequeueTaskResponse> = /*@__P
   messageDesc(file_baton_v1_task_service, 11);
 
 /**
- * ClaimTasks input.
+ * Which queue (and types) a worker takes work from, who it is, and how much
+ * and how long it waits for.
  *
  * @generated from message baton.v1.ClaimTasksRequest
  */
@@ -496,7 +506,7 @@ export const ClaimTasksRequestSchema: GenMessage<ClaimTasksRequest> = /*@__PURE_
   messageDesc(file_baton_v1_task_service, 12);
 
 /**
- * ClaimTasks output.
+ * The claimed tasks, each with the lease the worker must present from now on.
  *
  * @generated from message baton.v1.ClaimTasksResponse
  */
@@ -522,7 +532,7 @@ export const ClaimTasksResponseSchema: GenMessage<ClaimTasksResponse> = /*@__PUR
   messageDesc(file_baton_v1_task_service, 13);
 
 /**
- * Heartbeat input.
+ * The lease to renew.
  *
  * @generated from message baton.v1.HeartbeatRequest
  */
@@ -550,7 +560,7 @@ export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*
   messageDesc(file_baton_v1_task_service, 14);
 
 /**
- * Heartbeat output.
+ * The renewed lease's new deadline, and whether the worker must stop.
  *
  * @generated from message baton.v1.HeartbeatResponse
  */
@@ -583,7 +593,7 @@ export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE_
   messageDesc(file_baton_v1_task_service, 15);
 
 /**
- * CompleteTask input.
+ * A successful attempt's result, under the lease that ran it.
  *
  * @generated from message baton.v1.CompleteTaskRequest
  */
@@ -618,12 +628,14 @@ export const CompleteTaskRequestSchema: GenMessage<CompleteTaskRequest> = /*@__P
   messageDesc(file_baton_v1_task_service, 16);
 
 /**
- * CompleteTask output.
+ * The task as COMPLETED with the accepted result.
  *
  * @generated from message baton.v1.CompleteTaskResponse
  */
 export type CompleteTaskResponse = Message<"baton.v1.CompleteTaskResponse"> & {
   /**
+   * COMPLETED, with `result` set.
+   *
    * @generated from field: baton.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -642,7 +654,8 @@ export const CompleteTaskResponseSchema: GenMessage<CompleteTaskResponse> = /*@_
   messageDesc(file_baton_v1_task_service, 17);
 
 /**
- * FailTask input.
+ * A failed attempt's error, under the lease that ran it, and the least delay
+ * before a retry.
  *
  * @generated from message baton.v1.FailTaskRequest
  */
@@ -684,12 +697,15 @@ export const FailTaskRequestSchema: GenMessage<FailTaskRequest> = /*@__PURE__*/
   messageDesc(file_baton_v1_task_service, 18);
 
 /**
- * FailTask output.
+ * The task after the failure: PENDING for a retry, DEAD_LETTER or CANCELLED.
  *
  * @generated from message baton.v1.FailTaskResponse
  */
 export type FailTaskResponse = Message<"baton.v1.FailTaskResponse"> & {
   /**
+   * PENDING (with `scheduled_time` at the backoff), DEAD_LETTER or CANCELLED;
+   * without the lease, which has ended.
+   *
    * @generated from field: baton.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -708,7 +724,7 @@ export const FailTaskResponseSchema: GenMessage<FailTaskResponse> = /*@__PURE__*
   messageDesc(file_baton_v1_task_service, 19);
 
 /**
- * WatchTasks input.
+ * Which task events to stream, and where to resume.
  *
  * @generated from message baton.v1.WatchTasksRequest
  */
@@ -758,7 +774,8 @@ export const WatchTasksRequestSchema: GenMessage<WatchTasksRequest> = /*@__PURE_
   messageDesc(file_baton_v1_task_service, 20);
 
 /**
- * One message of a WatchTasks stream.
+ * One task event, in cursor order. A pure notification: it carries no
+ * contract (rule C1); GetTask gives a task's contract.
  *
  * @generated from message baton.v1.WatchTasksResponse
  */
@@ -793,11 +810,21 @@ export const WatchTasksResponseSchema: GenMessage<WatchTasksResponse> = /*@__PUR
  * S4: While the database is unreachable, calls MUST be answered UNAVAILABLE with
  *     `recovery.retryable` true and a `retry_after`.
  *
+ * Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+ * `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+ * `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+ * `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
+ *
  * @generated from service baton.v1.TaskService
  */
 export const TaskService: GenService<{
   /**
    * Creates a task in PENDING.
+   *
+   * Called by producers (and agents). Next: GetTask or WatchTasks to follow
+   * it; CancelTask to withdraw it. A worker claims it with ClaimTasks or
+   * receives it as an Assign on its WorkerService stream.
+   * Errors: ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1).
    *
    * I1: With an `idempotency_key`, a second CreateTask with the same namespace,
    *     key and body MUST return the original task with `created` false; with the
@@ -814,6 +841,11 @@ export const TaskService: GenService<{
   /**
    * Creates up to 500 tasks in one transaction: all or none (S1 applies to each).
    *
+   * Called by producers with many tasks at once. Next: as after CreateTask.
+   * Errors: INVALID_ARGUMENT `INVALID_FIELD`, with field paths such as
+   * `requests[3].queue`; ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1, for any
+   * one of them: then none is created).
+   *
    * @generated from rpc baton.v1.TaskService.BatchCreateTasks
    */
   batchCreateTasks: {
@@ -824,6 +856,11 @@ export const TaskService: GenService<{
   /**
    * Returns a task with its attempt history.
    *
+   * Called by anyone holding a task id (producers, operators, agents, a worker
+   * whose lease call was refused). Next: the actions in the answer's contract,
+   * e.g. CancelTask while it is open or RequeueTask in DEAD_LETTER.
+   * Errors: NOT_FOUND `TASK_NOT_FOUND` (S2).
+   *
    * @generated from rpc baton.v1.TaskService.GetTask
    */
   getTask: {
@@ -833,6 +870,11 @@ export const TaskService: GenService<{
   },
   /**
    * Lists tasks, newest first, filtered by namespace, queue, type and states.
+   *
+   * Called by operators and agents to find tasks (e.g. `states: DEAD_LETTER`).
+   * Next: ListTasks again with `next_page_token`; GetTask for one task's
+   * history. Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that
+   * does not match the filters.
    *
    * @generated from rpc baton.v1.TaskService.ListTasks
    */
@@ -848,6 +890,11 @@ export const TaskService: GenService<{
    * lease expires. Cancelling a task already CANCELLED succeeds and changes
    * nothing; any other terminal state fails with INVALID_STATE (S3).
    *
+   * Called by producers, operators and agents. Next: GetTask or WatchTasks to
+   * see the CLAIMED task reach CANCELLED.
+   * Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+   * `INVALID_STATE` for a COMPLETED or DEAD_LETTER task (S3).
+   *
    * @generated from rpc baton.v1.TaskService.CancelTask
    */
   cancelTask: {
@@ -858,6 +905,11 @@ export const TaskService: GenService<{
   /**
    * Moves a DEAD_LETTER task back to PENDING with a fresh attempt budget (T4).
    * Its history is kept.
+   *
+   * Called by operators and agents after fixing what dead-lettered the task
+   * (found with ListTasks `states: DEAD_LETTER`). Next: GetTask or WatchTasks.
+   * Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+   * `INVALID_STATE` for a task in any state but DEAD_LETTER (S3).
    *
    * @generated from rpc baton.v1.TaskService.RequeueTask
    */
@@ -871,6 +923,11 @@ export const TaskService: GenService<{
    * waiting up to `wait` (capped at 30s) for the first to become claimable.
    * Each returned task holds a fresh lease (L1..L4).
    *
+   * Called by workers without a WorkerService stream (HTTP/1.1 clients,
+   * scripts, agents). Next, for each task: Heartbeat before the lease expires,
+   * then CompleteTask or FailTask; with no task, ClaimTasks again.
+   * Errors: only those every call may answer (see the service comment).
+   *
    * W1: A task MUST be held by at most one lease at a time.
    *
    * @generated from rpc baton.v1.TaskService.ClaimTasks
@@ -882,6 +939,12 @@ export const TaskService: GenService<{
   },
   /**
    * Renews a lease (L2) and reports whether the task's cancellation was requested.
+   *
+   * Called by the worker holding the lease, before `lease_expire_time`. Next:
+   * Heartbeat again, CompleteTask or FailTask; FailTask at once when
+   * `cancel_requested` is true.
+   * Errors: FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+   * (stop working on the task: L1); NOT_FOUND `TASK_NOT_FOUND` (S2).
    *
    * W2: A worker that sees `cancel_requested` MUST stop the handler and call
    *     FailTask (the task then becomes CANCELLED).
@@ -895,6 +958,13 @@ export const TaskService: GenService<{
   },
   /**
    * Completes the attempt with a result; the task becomes COMPLETED.
+   *
+   * Called by the worker holding the lease, once its handler succeeded. Next:
+   * nothing for this task; ClaimTasks for more work.
+   * Errors: FAILED_PRECONDITION `CANCEL_REQUESTED` (W4: call FailTask
+   * instead); FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+   * and the result was not already accepted with it (L1, W3); NOT_FOUND
+   * `TASK_NOT_FOUND` (S2).
    *
    * W3: A result MUST be accepted at most once per task; a repeated CompleteTask
    *     with the same lease after acceptance returns the completed task (so a
@@ -914,6 +984,13 @@ export const TaskService: GenService<{
    * (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);
    * a task whose cancellation was requested becomes CANCELLED.
    *
+   * Called by the worker holding the lease when its handler failed or saw
+   * `cancel_requested` (W2). A resend with the same lease and error type after
+   * acceptance returns the task again (W3). Next: nothing for this task;
+   * ClaimTasks for more work.
+   * Errors: FAILED_PRECONDITION `LEASE_STALE` (L1); NOT_FOUND
+   * `TASK_NOT_FOUND` (S2).
+   *
    * @generated from rpc baton.v1.TaskService.FailTask
    */
   failTask: {
@@ -924,6 +1001,13 @@ export const TaskService: GenService<{
   /**
    * Streams task events matching a filter: first every event after `after_cursor`,
    * then live events, in cursor order, without gaps or duplicates.
+   *
+   * Called by producers, operators and agents following tasks. After a broken
+   * stream, call WatchTasks again with the last event's cursor as
+   * `after_cursor`; GetTask reads a task's full state.
+   * Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`; later,
+   * the stream may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the
+   * last cursor).
    *
    * @generated from rpc baton.v1.TaskService.WatchTasks
    */

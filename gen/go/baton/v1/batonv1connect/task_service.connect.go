@@ -63,6 +63,11 @@ const (
 type TaskServiceClient interface {
 	// Creates a task in PENDING.
 	//
+	// Called by producers (and agents). Next: GetTask or WatchTasks to follow
+	// it; CancelTask to withdraw it. A worker claims it with ClaimTasks or
+	// receives it as an Assign on its WorkerService stream.
+	// Errors: ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1).
+	//
 	// I1: With an `idempotency_key`, a second CreateTask with the same namespace,
 	//
 	//	key and body MUST return the original task with `created` false; with the
@@ -70,33 +75,76 @@ type TaskServiceClient interface {
 	//	`IDEMPOTENCY_KEY_REUSED`.
 	CreateTask(context.Context, *connect.Request[v1.CreateTaskRequest]) (*connect.Response[v1.CreateTaskResponse], error)
 	// Creates up to 500 tasks in one transaction: all or none (S1 applies to each).
+	//
+	// Called by producers with many tasks at once. Next: as after CreateTask.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD`, with field paths such as
+	// `requests[3].queue`; ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1, for any
+	// one of them: then none is created).
 	BatchCreateTasks(context.Context, *connect.Request[v1.BatchCreateTasksRequest]) (*connect.Response[v1.BatchCreateTasksResponse], error)
 	// Returns a task with its attempt history.
+	//
+	// Called by anyone holding a task id (producers, operators, agents, a worker
+	// whose lease call was refused). Next: the actions in the answer's contract,
+	// e.g. CancelTask while it is open or RequeueTask in DEAD_LETTER.
+	// Errors: NOT_FOUND `TASK_NOT_FOUND` (S2).
 	GetTask(context.Context, *connect.Request[v1.GetTaskRequest]) (*connect.Response[v1.GetTaskResponse], error)
 	// Lists tasks, newest first, filtered by namespace, queue, type and states.
+	//
+	// Called by operators and agents to find tasks (e.g. `states: DEAD_LETTER`).
+	// Next: ListTasks again with `next_page_token`; GetTask for one task's
+	// history. Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that
+	// does not match the filters.
 	ListTasks(context.Context, *connect.Request[v1.ListTasksRequest]) (*connect.Response[v1.ListTasksResponse], error)
 	// Cancels a task. A PENDING task becomes CANCELLED at once. A CLAIMED task gets
 	// `cancel_requested`; the worker learns it from its next Heartbeat (or a pushed
 	// Cancel) and the task becomes CANCELLED when the worker calls FailTask or its
 	// lease expires. Cancelling a task already CANCELLED succeeds and changes
 	// nothing; any other terminal state fails with INVALID_STATE (S3).
+	//
+	// Called by producers, operators and agents. Next: GetTask or WatchTasks to
+	// see the CLAIMED task reach CANCELLED.
+	// Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+	// `INVALID_STATE` for a COMPLETED or DEAD_LETTER task (S3).
 	CancelTask(context.Context, *connect.Request[v1.CancelTaskRequest]) (*connect.Response[v1.CancelTaskResponse], error)
 	// Moves a DEAD_LETTER task back to PENDING with a fresh attempt budget (T4).
 	// Its history is kept.
+	//
+	// Called by operators and agents after fixing what dead-lettered the task
+	// (found with ListTasks `states: DEAD_LETTER`). Next: GetTask or WatchTasks.
+	// Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+	// `INVALID_STATE` for a task in any state but DEAD_LETTER (S3).
 	RequeueTask(context.Context, *connect.Request[v1.RequeueTaskRequest]) (*connect.Response[v1.RequeueTaskResponse], error)
 	// Claims up to `max_tasks` claimable tasks of one queue, highest priority first,
 	// waiting up to `wait` (capped at 30s) for the first to become claimable.
 	// Each returned task holds a fresh lease (L1..L4).
 	//
+	// Called by workers without a WorkerService stream (HTTP/1.1 clients,
+	// scripts, agents). Next, for each task: Heartbeat before the lease expires,
+	// then CompleteTask or FailTask; with no task, ClaimTasks again.
+	// Errors: only those every call may answer (see the service comment).
+	//
 	// W1: A task MUST be held by at most one lease at a time.
 	ClaimTasks(context.Context, *connect.Request[v1.ClaimTasksRequest]) (*connect.Response[v1.ClaimTasksResponse], error)
 	// Renews a lease (L2) and reports whether the task's cancellation was requested.
+	//
+	// Called by the worker holding the lease, before `lease_expire_time`. Next:
+	// Heartbeat again, CompleteTask or FailTask; FailTask at once when
+	// `cancel_requested` is true.
+	// Errors: FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+	// (stop working on the task: L1); NOT_FOUND `TASK_NOT_FOUND` (S2).
 	//
 	// W2: A worker that sees `cancel_requested` MUST stop the handler and call
 	//
 	//	FailTask (the task then becomes CANCELLED).
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
 	// Completes the attempt with a result; the task becomes COMPLETED.
+	//
+	// Called by the worker holding the lease, once its handler succeeded. Next:
+	// nothing for this task; ClaimTasks for more work.
+	// Errors: FAILED_PRECONDITION `CANCEL_REQUESTED` (W4: call FailTask
+	// instead); FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+	// and the result was not already accepted with it (L1, W3); NOT_FOUND
+	// `TASK_NOT_FOUND` (S2).
 	//
 	// W3: A result MUST be accepted at most once per task; a repeated CompleteTask
 	//
@@ -110,9 +158,23 @@ type TaskServiceClient interface {
 	// Fails the attempt. Retryable errors go back to PENDING at the backoff time
 	// (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);
 	// a task whose cancellation was requested becomes CANCELLED.
+	//
+	// Called by the worker holding the lease when its handler failed or saw
+	// `cancel_requested` (W2). A resend with the same lease and error type after
+	// acceptance returns the task again (W3). Next: nothing for this task;
+	// ClaimTasks for more work.
+	// Errors: FAILED_PRECONDITION `LEASE_STALE` (L1); NOT_FOUND
+	// `TASK_NOT_FOUND` (S2).
 	FailTask(context.Context, *connect.Request[v1.FailTaskRequest]) (*connect.Response[v1.FailTaskResponse], error)
 	// Streams task events matching a filter: first every event after `after_cursor`,
 	// then live events, in cursor order, without gaps or duplicates.
+	//
+	// Called by producers, operators and agents following tasks. After a broken
+	// stream, call WatchTasks again with the last event's cursor as
+	// `after_cursor`; GetTask reads a task's full state.
+	// Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`; later,
+	// the stream may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the
+	// last cursor).
 	WatchTasks(context.Context, *connect.Request[v1.WatchTasksRequest]) (*connect.ServerStreamForClient[v1.WatchTasksResponse], error)
 }
 
@@ -270,6 +332,11 @@ func (c *taskServiceClient) WatchTasks(ctx context.Context, req *connect.Request
 type TaskServiceHandler interface {
 	// Creates a task in PENDING.
 	//
+	// Called by producers (and agents). Next: GetTask or WatchTasks to follow
+	// it; CancelTask to withdraw it. A worker claims it with ClaimTasks or
+	// receives it as an Assign on its WorkerService stream.
+	// Errors: ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1).
+	//
 	// I1: With an `idempotency_key`, a second CreateTask with the same namespace,
 	//
 	//	key and body MUST return the original task with `created` false; with the
@@ -277,33 +344,76 @@ type TaskServiceHandler interface {
 	//	`IDEMPOTENCY_KEY_REUSED`.
 	CreateTask(context.Context, *connect.Request[v1.CreateTaskRequest]) (*connect.Response[v1.CreateTaskResponse], error)
 	// Creates up to 500 tasks in one transaction: all or none (S1 applies to each).
+	//
+	// Called by producers with many tasks at once. Next: as after CreateTask.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD`, with field paths such as
+	// `requests[3].queue`; ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (I1, for any
+	// one of them: then none is created).
 	BatchCreateTasks(context.Context, *connect.Request[v1.BatchCreateTasksRequest]) (*connect.Response[v1.BatchCreateTasksResponse], error)
 	// Returns a task with its attempt history.
+	//
+	// Called by anyone holding a task id (producers, operators, agents, a worker
+	// whose lease call was refused). Next: the actions in the answer's contract,
+	// e.g. CancelTask while it is open or RequeueTask in DEAD_LETTER.
+	// Errors: NOT_FOUND `TASK_NOT_FOUND` (S2).
 	GetTask(context.Context, *connect.Request[v1.GetTaskRequest]) (*connect.Response[v1.GetTaskResponse], error)
 	// Lists tasks, newest first, filtered by namespace, queue, type and states.
+	//
+	// Called by operators and agents to find tasks (e.g. `states: DEAD_LETTER`).
+	// Next: ListTasks again with `next_page_token`; GetTask for one task's
+	// history. Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that
+	// does not match the filters.
 	ListTasks(context.Context, *connect.Request[v1.ListTasksRequest]) (*connect.Response[v1.ListTasksResponse], error)
 	// Cancels a task. A PENDING task becomes CANCELLED at once. A CLAIMED task gets
 	// `cancel_requested`; the worker learns it from its next Heartbeat (or a pushed
 	// Cancel) and the task becomes CANCELLED when the worker calls FailTask or its
 	// lease expires. Cancelling a task already CANCELLED succeeds and changes
 	// nothing; any other terminal state fails with INVALID_STATE (S3).
+	//
+	// Called by producers, operators and agents. Next: GetTask or WatchTasks to
+	// see the CLAIMED task reach CANCELLED.
+	// Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+	// `INVALID_STATE` for a COMPLETED or DEAD_LETTER task (S3).
 	CancelTask(context.Context, *connect.Request[v1.CancelTaskRequest]) (*connect.Response[v1.CancelTaskResponse], error)
 	// Moves a DEAD_LETTER task back to PENDING with a fresh attempt budget (T4).
 	// Its history is kept.
+	//
+	// Called by operators and agents after fixing what dead-lettered the task
+	// (found with ListTasks `states: DEAD_LETTER`). Next: GetTask or WatchTasks.
+	// Errors: NOT_FOUND `TASK_NOT_FOUND` (S2); FAILED_PRECONDITION
+	// `INVALID_STATE` for a task in any state but DEAD_LETTER (S3).
 	RequeueTask(context.Context, *connect.Request[v1.RequeueTaskRequest]) (*connect.Response[v1.RequeueTaskResponse], error)
 	// Claims up to `max_tasks` claimable tasks of one queue, highest priority first,
 	// waiting up to `wait` (capped at 30s) for the first to become claimable.
 	// Each returned task holds a fresh lease (L1..L4).
 	//
+	// Called by workers without a WorkerService stream (HTTP/1.1 clients,
+	// scripts, agents). Next, for each task: Heartbeat before the lease expires,
+	// then CompleteTask or FailTask; with no task, ClaimTasks again.
+	// Errors: only those every call may answer (see the service comment).
+	//
 	// W1: A task MUST be held by at most one lease at a time.
 	ClaimTasks(context.Context, *connect.Request[v1.ClaimTasksRequest]) (*connect.Response[v1.ClaimTasksResponse], error)
 	// Renews a lease (L2) and reports whether the task's cancellation was requested.
+	//
+	// Called by the worker holding the lease, before `lease_expire_time`. Next:
+	// Heartbeat again, CompleteTask or FailTask; FailTask at once when
+	// `cancel_requested` is true.
+	// Errors: FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+	// (stop working on the task: L1); NOT_FOUND `TASK_NOT_FOUND` (S2).
 	//
 	// W2: A worker that sees `cancel_requested` MUST stop the handler and call
 	//
 	//	FailTask (the task then becomes CANCELLED).
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
 	// Completes the attempt with a result; the task becomes COMPLETED.
+	//
+	// Called by the worker holding the lease, once its handler succeeded. Next:
+	// nothing for this task; ClaimTasks for more work.
+	// Errors: FAILED_PRECONDITION `CANCEL_REQUESTED` (W4: call FailTask
+	// instead); FAILED_PRECONDITION `LEASE_STALE` when the lease is not current
+	// and the result was not already accepted with it (L1, W3); NOT_FOUND
+	// `TASK_NOT_FOUND` (S2).
 	//
 	// W3: A result MUST be accepted at most once per task; a repeated CompleteTask
 	//
@@ -317,9 +427,23 @@ type TaskServiceHandler interface {
 	// Fails the attempt. Retryable errors go back to PENDING at the backoff time
 	// (T5); non-retryable errors and the last attempt go to DEAD_LETTER (T4, T6);
 	// a task whose cancellation was requested becomes CANCELLED.
+	//
+	// Called by the worker holding the lease when its handler failed or saw
+	// `cancel_requested` (W2). A resend with the same lease and error type after
+	// acceptance returns the task again (W3). Next: nothing for this task;
+	// ClaimTasks for more work.
+	// Errors: FAILED_PRECONDITION `LEASE_STALE` (L1); NOT_FOUND
+	// `TASK_NOT_FOUND` (S2).
 	FailTask(context.Context, *connect.Request[v1.FailTaskRequest]) (*connect.Response[v1.FailTaskResponse], error)
 	// Streams task events matching a filter: first every event after `after_cursor`,
 	// then live events, in cursor order, without gaps or duplicates.
+	//
+	// Called by producers, operators and agents following tasks. After a broken
+	// stream, call WatchTasks again with the last event's cursor as
+	// `after_cursor`; GetTask reads a task's full state.
+	// Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`; later,
+	// the stream may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the
+	// last cursor).
 	WatchTasks(context.Context, *connect.Request[v1.WatchTasksRequest], *connect.ServerStream[v1.WatchTasksResponse]) error
 }
 
