@@ -440,7 +440,7 @@ func (*Result_Completed) isResult_Outcome() {}
 
 func (*Result_Failed) isResult_Outcome() {}
 
-// A failed attempt.
+// Why an attempt failed, and the least time to wait before a retry.
 type Failure struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Error *TaskError             `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`

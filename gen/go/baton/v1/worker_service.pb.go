@@ -21,7 +21,8 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// One message from the worker.
+// What a worker sends on its session stream: Hello first, then any of the
+// others (worker.proto says when).
 type ConnectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Message:
@@ -168,7 +169,9 @@ func (*ConnectRequest_ExtendLease) isConnectRequest_Message() {}
 
 func (*ConnectRequest_Drain) isConnectRequest_Message() {}
 
-// One message from the server.
+// What the server sends on a worker's session stream. Only Ack, the answer to
+// a Result or ExtendLease, carries a contract; the others are pure
+// notifications and carry none (rule C1).
 type ConnectResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Message:
@@ -299,7 +302,7 @@ func (*ConnectResponse_Ack) isConnectResponse_Message() {}
 
 func (*ConnectResponse_GoAway) isConnectResponse_Message() {}
 
-// Listen input: the same as Hello.
+// The session to open: the same Hello a Connect stream starts with.
 type ListenRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Hello         *Hello                 `protobuf:"bytes,1,opt,name=hello,proto3" json:"hello,omitempty"`
@@ -344,7 +347,8 @@ func (x *ListenRequest) GetHello() *Hello {
 	return nil
 }
 
-// One message of a Listen stream.
+// What the server sends on a Listen session: Connect's server messages but
+// Ack. Pure notifications, without a contract (rule C1).
 type ListenResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Message:
@@ -459,7 +463,7 @@ func (*ListenResponse_Cancel) isListenResponse_Message() {}
 
 func (*ListenResponse_GoAway) isListenResponse_Message() {}
 
-// ListWorkers input.
+// Which live worker sessions to list.
 type ListWorkersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -514,7 +518,7 @@ func (x *ListWorkersRequest) GetQueue() string {
 	return ""
 }
 
-// ListWorkers output.
+// The live worker sessions, with their capacity and load.
 type ListWorkersResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Workers       []*WorkerInfo          `protobuf:"bytes,1,rep,name=workers,proto3" json:"workers,omitempty"`
@@ -567,7 +571,7 @@ func (x *ListWorkersResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// GetWorker input.
+// Which worker session to read.
 type GetWorkerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -613,7 +617,7 @@ func (x *GetWorkerRequest) GetSessionId() string {
 	return ""
 }
 
-// GetWorker output.
+// One live worker session, with its capacity and load.
 type GetWorkerResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Worker        *WorkerInfo            `protobuf:"bytes,1,opt,name=worker,proto3" json:"worker,omitempty"`

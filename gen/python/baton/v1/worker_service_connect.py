@@ -41,12 +41,26 @@ class WorkerService(Protocol):
     """
     WorkerService: how workers hold a session, receive work the moment it is ready,
     and report results; the rules are in worker.proto (H, K, B, E, R, X, G, N, F).
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `MALFORMED_REQUEST` or `UNSUPPORTED_MEDIA_TYPE`; UNAVAILABLE
+    `STORAGE_UNAVAILABLE` (TaskService rule S4); INTERNAL `INTERNAL`. The reasons
+    are the values of `ErrorReason` (contract.proto).
     """
     def connect(self, request: AsyncIterator[ConnectRequest], ctx: RequestContext[ConnectRequest, ConnectResponse], /) -> AsyncIterator[ConnectResponse]:
         """
         The worker session: a bidirectional stream over HTTP/2 (gRPC or Connect).
         Worker → server: Hello, then Credit, WorkerHeartbeat, Result, ExtendLease, Drain.
         Server → worker: Welcome, then Assign, Cancel, Ack, GoAway.
+
+        Called by worker SDKs, once per session; after GoAway or a broken stream,
+        Connect again with a new Hello. Results and lease extensions are answered
+        in-stream by an Ack whose `error` carries the ErrorDetail: `LEASE_STALE`,
+        `TASK_NOT_FOUND`, `CANCEL_REQUESTED` or `INVALID_FIELD`.
+        Errors that end the stream: INVALID_ARGUMENT `INVALID_FIELD` for an invalid
+        Hello or Credit, a second Hello, or an empty message; UNAVAILABLE
+        `STORAGE_UNAVAILABLE` when a Result could not be stored for 30s (reconnect
+        and resend it: results are idempotent).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -54,18 +68,32 @@ class WorkerService(Protocol):
         """
         The fallback session for HTTP/1.1 and gRPC-Web (F1): a server stream of
         Welcome, Assign, Cancel and GoAway; results go through TaskService.
+
+        Called by workers that cannot hold a bidirectional stream. Next, for each
+        Assign: TaskService Heartbeat, then CompleteTask or FailTask; after GoAway
+        or a broken stream, Listen again.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for an invalid Hello.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def list_workers(self, request: ListWorkersRequest, ctx: RequestContext[ListWorkersRequest, ListWorkersResponse], /) -> ListWorkersResponse:
         """
         Lists live worker sessions on every replica.
+
+        Called by operators and agents to see who serves a queue and how loaded
+        they are. Next: GetWorker for one session.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD`.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def get_worker(self, request: GetWorkerRequest, ctx: RequestContext[GetWorkerRequest, GetWorkerResponse], /) -> GetWorkerResponse:
         """
         Returns one worker session by session id.
+
+        Called by operators and agents with a session id from ListWorkers (or a
+        worker with its own, from Welcome). Next: ListWorkers.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for a malformed id; NOT_FOUND
+        `WORKER_NOT_FOUND` when no live session has it (it ended or never was).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -144,6 +172,11 @@ class WorkerServiceClient(ConnectClient):
     """
     WorkerService: how workers hold a session, receive work the moment it is ready,
     and report results; the rules are in worker.proto (H, K, B, E, R, X, G, N, F).
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `MALFORMED_REQUEST` or `UNSUPPORTED_MEDIA_TYPE`; UNAVAILABLE
+    `STORAGE_UNAVAILABLE` (TaskService rule S4); INTERNAL `INTERNAL`. The reasons
+    are the values of `ErrorReason` (contract.proto).
     """
     def __init__(
         self,
@@ -180,6 +213,15 @@ class WorkerServiceClient(ConnectClient):
         The worker session: a bidirectional stream over HTTP/2 (gRPC or Connect).
         Worker → server: Hello, then Credit, WorkerHeartbeat, Result, ExtendLease, Drain.
         Server → worker: Welcome, then Assign, Cancel, Ack, GoAway.
+
+        Called by worker SDKs, once per session; after GoAway or a broken stream,
+        Connect again with a new Hello. Results and lease extensions are answered
+        in-stream by an Ack whose `error` carries the ErrorDetail: `LEASE_STALE`,
+        `TASK_NOT_FOUND`, `CANCEL_REQUESTED` or `INVALID_FIELD`.
+        Errors that end the stream: INVALID_ARGUMENT `INVALID_FIELD` for an invalid
+        Hello or Credit, a second Hello, or an empty message; UNAVAILABLE
+        `STORAGE_UNAVAILABLE` when a Result could not be stored for 30s (reconnect
+        and resend it: results are idempotent).
         """
         return self.execute_bidi_stream(
             request=request,
@@ -204,6 +246,11 @@ class WorkerServiceClient(ConnectClient):
         """
         The fallback session for HTTP/1.1 and gRPC-Web (F1): a server stream of
         Welcome, Assign, Cancel and GoAway; results go through TaskService.
+
+        Called by workers that cannot hold a bidirectional stream. Next, for each
+        Assign: TaskService Heartbeat, then CompleteTask or FailTask; after GoAway
+        or a broken stream, Listen again.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for an invalid Hello.
         """
         return self.execute_server_stream(
             request=request,
@@ -227,6 +274,10 @@ class WorkerServiceClient(ConnectClient):
     ) -> ListWorkersResponse:
         """
         Lists live worker sessions on every replica.
+
+        Called by operators and agents to see who serves a queue and how loaded
+        they are. Next: GetWorker for one session.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD`.
         """
         return await self.execute_unary(
             request=request,
@@ -250,6 +301,11 @@ class WorkerServiceClient(ConnectClient):
     ) -> GetWorkerResponse:
         """
         Returns one worker session by session id.
+
+        Called by operators and agents with a session id from ListWorkers (or a
+        worker with its own, from Welcome). Next: ListWorkers.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for a malformed id; NOT_FOUND
+        `WORKER_NOT_FOUND` when no live session has it (it ended or never was).
         """
         return await self.execute_unary(
             request=request,
@@ -269,12 +325,26 @@ class WorkerServiceSync(Protocol):
     """
     WorkerService: how workers hold a session, receive work the moment it is ready,
     and report results; the rules are in worker.proto (H, K, B, E, R, X, G, N, F).
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `MALFORMED_REQUEST` or `UNSUPPORTED_MEDIA_TYPE`; UNAVAILABLE
+    `STORAGE_UNAVAILABLE` (TaskService rule S4); INTERNAL `INTERNAL`. The reasons
+    are the values of `ErrorReason` (contract.proto).
     """
     def connect(self, request: Iterator[ConnectRequest], ctx: RequestContext[ConnectRequest, ConnectResponse], /) -> Iterator[ConnectResponse]:
         """
         The worker session: a bidirectional stream over HTTP/2 (gRPC or Connect).
         Worker → server: Hello, then Credit, WorkerHeartbeat, Result, ExtendLease, Drain.
         Server → worker: Welcome, then Assign, Cancel, Ack, GoAway.
+
+        Called by worker SDKs, once per session; after GoAway or a broken stream,
+        Connect again with a new Hello. Results and lease extensions are answered
+        in-stream by an Ack whose `error` carries the ErrorDetail: `LEASE_STALE`,
+        `TASK_NOT_FOUND`, `CANCEL_REQUESTED` or `INVALID_FIELD`.
+        Errors that end the stream: INVALID_ARGUMENT `INVALID_FIELD` for an invalid
+        Hello or Credit, a second Hello, or an empty message; UNAVAILABLE
+        `STORAGE_UNAVAILABLE` when a Result could not be stored for 30s (reconnect
+        and resend it: results are idempotent).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -282,18 +352,32 @@ class WorkerServiceSync(Protocol):
         """
         The fallback session for HTTP/1.1 and gRPC-Web (F1): a server stream of
         Welcome, Assign, Cancel and GoAway; results go through TaskService.
+
+        Called by workers that cannot hold a bidirectional stream. Next, for each
+        Assign: TaskService Heartbeat, then CompleteTask or FailTask; after GoAway
+        or a broken stream, Listen again.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for an invalid Hello.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def list_workers(self, request: ListWorkersRequest, ctx: RequestContext[ListWorkersRequest, ListWorkersResponse], /) -> ListWorkersResponse:
         """
         Lists live worker sessions on every replica.
+
+        Called by operators and agents to see who serves a queue and how loaded
+        they are. Next: GetWorker for one session.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD`.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def get_worker(self, request: GetWorkerRequest, ctx: RequestContext[GetWorkerRequest, GetWorkerResponse], /) -> GetWorkerResponse:
         """
         Returns one worker session by session id.
+
+        Called by operators and agents with a session id from ListWorkers (or a
+        worker with its own, from Welcome). Next: ListWorkers.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for a malformed id; NOT_FOUND
+        `WORKER_NOT_FOUND` when no live session has it (it ended or never was).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -370,6 +454,11 @@ class WorkerServiceClientSync(ConnectClientSync):
     """
     WorkerService: how workers hold a session, receive work the moment it is ready,
     and report results; the rules are in worker.proto (H, K, B, E, R, X, G, N, F).
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `MALFORMED_REQUEST` or `UNSUPPORTED_MEDIA_TYPE`; UNAVAILABLE
+    `STORAGE_UNAVAILABLE` (TaskService rule S4); INTERNAL `INTERNAL`. The reasons
+    are the values of `ErrorReason` (contract.proto).
     """
     def __init__(
         self,
@@ -406,6 +495,15 @@ class WorkerServiceClientSync(ConnectClientSync):
         The worker session: a bidirectional stream over HTTP/2 (gRPC or Connect).
         Worker → server: Hello, then Credit, WorkerHeartbeat, Result, ExtendLease, Drain.
         Server → worker: Welcome, then Assign, Cancel, Ack, GoAway.
+
+        Called by worker SDKs, once per session; after GoAway or a broken stream,
+        Connect again with a new Hello. Results and lease extensions are answered
+        in-stream by an Ack whose `error` carries the ErrorDetail: `LEASE_STALE`,
+        `TASK_NOT_FOUND`, `CANCEL_REQUESTED` or `INVALID_FIELD`.
+        Errors that end the stream: INVALID_ARGUMENT `INVALID_FIELD` for an invalid
+        Hello or Credit, a second Hello, or an empty message; UNAVAILABLE
+        `STORAGE_UNAVAILABLE` when a Result could not be stored for 30s (reconnect
+        and resend it: results are idempotent).
         """
         return self.execute_bidi_stream(
             request=request,
@@ -430,6 +528,11 @@ class WorkerServiceClientSync(ConnectClientSync):
         """
         The fallback session for HTTP/1.1 and gRPC-Web (F1): a server stream of
         Welcome, Assign, Cancel and GoAway; results go through TaskService.
+
+        Called by workers that cannot hold a bidirectional stream. Next, for each
+        Assign: TaskService Heartbeat, then CompleteTask or FailTask; after GoAway
+        or a broken stream, Listen again.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for an invalid Hello.
         """
         return self.execute_server_stream(
             request=request,
@@ -453,6 +556,10 @@ class WorkerServiceClientSync(ConnectClientSync):
     ) -> ListWorkersResponse:
         """
         Lists live worker sessions on every replica.
+
+        Called by operators and agents to see who serves a queue and how loaded
+        they are. Next: GetWorker for one session.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD`.
         """
         return self.execute_unary(
             request=request,
@@ -476,6 +583,11 @@ class WorkerServiceClientSync(ConnectClientSync):
     ) -> GetWorkerResponse:
         """
         Returns one worker session by session id.
+
+        Called by operators and agents with a session id from ListWorkers (or a
+        worker with its own, from Welcome). Next: ListWorkers.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for a malformed id; NOT_FOUND
+        `WORKER_NOT_FOUND` when no live session has it (it ended or never was).
         """
         return self.execute_unary(
             request=request,

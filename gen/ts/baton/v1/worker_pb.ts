@@ -205,7 +205,7 @@ export const ResultSchema: GenMessage<Result> = /*@__PURE__*/
   messageDesc(file_baton_v1_worker, 4);
 
 /**
- * A failed attempt.
+ * Why an attempt failed, and the least time to wait before a retry.
  *
  * @generated from message baton.v1.Failure
  */

@@ -17,7 +17,8 @@ export const file_baton_v1_worker_service: GenFile = /*@__PURE__*/
   fileDesc("Ch1iYXRvbi92MS93b3JrZXJfc2VydmljZS5wcm90bxIIYmF0b24udjEihgIKDkNvbm5lY3RSZXF1ZXN0EiAKBWhlbGxvGAEgASgLMg8uYmF0b24udjEuSGVsbG9IABIiCgZjcmVkaXQYAiABKAsyEC5iYXRvbi52MS5DcmVkaXRIABIuCgloZWFydGJlYXQYAyABKAsyGS5iYXRvbi52MS5Xb3JrZXJIZWFydGJlYXRIABIiCgZyZXN1bHQYBCABKAsyEC5iYXRvbi52MS5SZXN1bHRIABItCgxleHRlbmRfbGVhc2UYBSABKAsyFS5iYXRvbi52MS5FeHRlbmRMZWFzZUgAEiAKBWRyYWluGAYgASgLMg8uYmF0b24udjEuRHJhaW5IAEIJCgdtZXNzYWdlIs0BCg9Db25uZWN0UmVzcG9uc2USJAoHd2VsY29tZRgBIAEoCzIRLmJhdG9uLnYxLldlbGNvbWVIABIiCgZhc3NpZ24YAiABKAsyEC5iYXRvbi52MS5Bc3NpZ25IABIiCgZjYW5jZWwYAyABKAsyEC5iYXRvbi52MS5DYW5jZWxIABIcCgNhY2sYBCABKAsyDS5iYXRvbi52MS5BY2tIABIjCgdnb19hd2F5GAUgASgLMhAuYmF0b24udjEuR29Bd2F5SABCCQoHbWVzc2FnZSIvCg1MaXN0ZW5SZXF1ZXN0Eh4KBWhlbGxvGAEgASgLMg8uYmF0b24udjEuSGVsbG8irgEKDkxpc3RlblJlc3BvbnNlEiQKB3dlbGNvbWUYASABKAsyES5iYXRvbi52MS5XZWxjb21lSAASIgoGYXNzaWduGAIgASgLMhAuYmF0b24udjEuQXNzaWduSAASIgoGY2FuY2VsGAMgASgLMhAuYmF0b24udjEuQ2FuY2VsSAASIwoHZ29fYXdheRgEIAEoCzIQLmJhdG9uLnYxLkdvQXdheUgAQgkKB21lc3NhZ2UiNgoSTGlzdFdvcmtlcnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRINCgVxdWV1ZRgCIAEoCSJnChNMaXN0V29ya2Vyc1Jlc3BvbnNlEiUKB3dvcmtlcnMYASADKAsyFC5iYXRvbi52MS5Xb3JrZXJJbmZvEikKCGNvbnRyYWN0GAIgASgLMhcuYmF0b24udjEuQWdlbnRDb250cmFjdCImChBHZXRXb3JrZXJSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiZAoRR2V0V29ya2VyUmVzcG9uc2USJAoGd29ya2VyGAEgASgLMhQuYmF0b24udjEuV29ya2VySW5mbxIpCghjb250cmFjdBgCIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QypAIKDVdvcmtlclNlcnZpY2USQgoHQ29ubmVjdBIYLmJhdG9uLnYxLkNvbm5lY3RSZXF1ZXN0GhkuYmF0b24udjEuQ29ubmVjdFJlc3BvbnNlKAEwARI9CgZMaXN0ZW4SFy5iYXRvbi52MS5MaXN0ZW5SZXF1ZXN0GhguYmF0b24udjEuTGlzdGVuUmVzcG9uc2UwARJKCgtMaXN0V29ya2VycxIcLmJhdG9uLnYxLkxpc3RXb3JrZXJzUmVxdWVzdBodLmJhdG9uLnYxLkxpc3RXb3JrZXJzUmVzcG9uc2USRAoJR2V0V29ya2VyEhouYmF0b24udjEuR2V0V29ya2VyUmVxdWVzdBobLmJhdG9uLnYxLkdldFdvcmtlclJlc3BvbnNlYgZwcm90bzM", [file_baton_v1_contract, file_baton_v1_worker]);
 
 /**
- * One message from the worker.
+ * What a worker sends on its session stream: Hello first, then any of the
+ * others (worker.proto says when).
  *
  * @generated from message baton.v1.ConnectRequest
  */
@@ -72,7 +73,9 @@ export const ConnectRequestSchema: GenMessage<ConnectRequest> = /*@__PURE__*/
   messageDesc(file_baton_v1_worker_service, 0);
 
 /**
- * One message from the server.
+ * What the server sends on a worker's session stream. Only Ack, the answer to
+ * a Result or ExtendLease, carries a contract; the others are pure
+ * notifications and carry none (rule C1).
  *
  * @generated from message baton.v1.ConnectResponse
  */
@@ -121,7 +124,7 @@ export const ConnectResponseSchema: GenMessage<ConnectResponse> = /*@__PURE__*/
   messageDesc(file_baton_v1_worker_service, 1);
 
 /**
- * Listen input: the same as Hello.
+ * The session to open: the same Hello a Connect stream starts with.
  *
  * @generated from message baton.v1.ListenRequest
  */
@@ -140,7 +143,8 @@ export const ListenRequestSchema: GenMessage<ListenRequest> = /*@__PURE__*/
   messageDesc(file_baton_v1_worker_service, 2);
 
 /**
- * One message of a Listen stream.
+ * What the server sends on a Listen session: Connect's server messages but
+ * Ack. Pure notifications, without a contract (rule C1).
  *
  * @generated from message baton.v1.ListenResponse
  */
@@ -183,7 +187,7 @@ export const ListenResponseSchema: GenMessage<ListenResponse> = /*@__PURE__*/
   messageDesc(file_baton_v1_worker_service, 3);
 
 /**
- * ListWorkers input.
+ * Which live worker sessions to list.
  *
  * @generated from message baton.v1.ListWorkersRequest
  */
@@ -211,7 +215,7 @@ export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PUR
   messageDesc(file_baton_v1_worker_service, 4);
 
 /**
- * ListWorkers output.
+ * The live worker sessions, with their capacity and load.
  *
  * @generated from message baton.v1.ListWorkersResponse
  */
@@ -235,7 +239,7 @@ export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__P
   messageDesc(file_baton_v1_worker_service, 5);
 
 /**
- * GetWorker input.
+ * Which worker session to read.
  *
  * @generated from message baton.v1.GetWorkerRequest
  */
@@ -256,7 +260,7 @@ export const GetWorkerRequestSchema: GenMessage<GetWorkerRequest> = /*@__PURE__*
   messageDesc(file_baton_v1_worker_service, 6);
 
 /**
- * GetWorker output.
+ * One live worker session, with its capacity and load.
  *
  * @generated from message baton.v1.GetWorkerResponse
  */
@@ -283,6 +287,11 @@ export const GetWorkerResponseSchema: GenMessage<GetWorkerResponse> = /*@__PURE_
  * WorkerService: how workers hold a session, receive work the moment it is ready,
  * and report results; the rules are in worker.proto (H, K, B, E, R, X, G, N, F).
  *
+ * Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+ * `MALFORMED_REQUEST` or `UNSUPPORTED_MEDIA_TYPE`; UNAVAILABLE
+ * `STORAGE_UNAVAILABLE` (TaskService rule S4); INTERNAL `INTERNAL`. The reasons
+ * are the values of `ErrorReason` (contract.proto).
+ *
  * @generated from service baton.v1.WorkerService
  */
 export const WorkerService: GenService<{
@@ -290,6 +299,15 @@ export const WorkerService: GenService<{
    * The worker session: a bidirectional stream over HTTP/2 (gRPC or Connect).
    * Worker → server: Hello, then Credit, WorkerHeartbeat, Result, ExtendLease, Drain.
    * Server → worker: Welcome, then Assign, Cancel, Ack, GoAway.
+   *
+   * Called by worker SDKs, once per session; after GoAway or a broken stream,
+   * Connect again with a new Hello. Results and lease extensions are answered
+   * in-stream by an Ack whose `error` carries the ErrorDetail: `LEASE_STALE`,
+   * `TASK_NOT_FOUND`, `CANCEL_REQUESTED` or `INVALID_FIELD`.
+   * Errors that end the stream: INVALID_ARGUMENT `INVALID_FIELD` for an invalid
+   * Hello or Credit, a second Hello, or an empty message; UNAVAILABLE
+   * `STORAGE_UNAVAILABLE` when a Result could not be stored for 30s (reconnect
+   * and resend it: results are idempotent).
    *
    * @generated from rpc baton.v1.WorkerService.Connect
    */
@@ -302,6 +320,11 @@ export const WorkerService: GenService<{
    * The fallback session for HTTP/1.1 and gRPC-Web (F1): a server stream of
    * Welcome, Assign, Cancel and GoAway; results go through TaskService.
    *
+   * Called by workers that cannot hold a bidirectional stream. Next, for each
+   * Assign: TaskService Heartbeat, then CompleteTask or FailTask; after GoAway
+   * or a broken stream, Listen again.
+   * Errors: INVALID_ARGUMENT `INVALID_FIELD` for an invalid Hello.
+   *
    * @generated from rpc baton.v1.WorkerService.Listen
    */
   listen: {
@@ -312,6 +335,10 @@ export const WorkerService: GenService<{
   /**
    * Lists live worker sessions on every replica.
    *
+   * Called by operators and agents to see who serves a queue and how loaded
+   * they are. Next: GetWorker for one session.
+   * Errors: INVALID_ARGUMENT `INVALID_FIELD`.
+   *
    * @generated from rpc baton.v1.WorkerService.ListWorkers
    */
   listWorkers: {
@@ -321,6 +348,11 @@ export const WorkerService: GenService<{
   },
   /**
    * Returns one worker session by session id.
+   *
+   * Called by operators and agents with a session id from ListWorkers (or a
+   * worker with its own, from Welcome). Next: ListWorkers.
+   * Errors: INVALID_ARGUMENT `INVALID_FIELD` for a malformed id; NOT_FOUND
+   * `WORKER_NOT_FOUND` when no live session has it (it ended or never was).
    *
    * @generated from rpc baton.v1.WorkerService.GetWorker
    */

@@ -49,13 +49,36 @@ type WorkerServiceClient interface {
 	// The worker session: a bidirectional stream over HTTP/2 (gRPC or Connect).
 	// Worker → server: Hello, then Credit, WorkerHeartbeat, Result, ExtendLease, Drain.
 	// Server → worker: Welcome, then Assign, Cancel, Ack, GoAway.
+	//
+	// Called by worker SDKs, once per session; after GoAway or a broken stream,
+	// Connect again with a new Hello. Results and lease extensions are answered
+	// in-stream by an Ack whose `error` carries the ErrorDetail: `LEASE_STALE`,
+	// `TASK_NOT_FOUND`, `CANCEL_REQUESTED` or `INVALID_FIELD`.
+	// Errors that end the stream: INVALID_ARGUMENT `INVALID_FIELD` for an invalid
+	// Hello or Credit, a second Hello, or an empty message; UNAVAILABLE
+	// `STORAGE_UNAVAILABLE` when a Result could not be stored for 30s (reconnect
+	// and resend it: results are idempotent).
 	Connect(context.Context) *connect.BidiStreamForClient[v1.ConnectRequest, v1.ConnectResponse]
 	// The fallback session for HTTP/1.1 and gRPC-Web (F1): a server stream of
 	// Welcome, Assign, Cancel and GoAway; results go through TaskService.
+	//
+	// Called by workers that cannot hold a bidirectional stream. Next, for each
+	// Assign: TaskService Heartbeat, then CompleteTask or FailTask; after GoAway
+	// or a broken stream, Listen again.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD` for an invalid Hello.
 	Listen(context.Context, *connect.Request[v1.ListenRequest]) (*connect.ServerStreamForClient[v1.ListenResponse], error)
 	// Lists live worker sessions on every replica.
+	//
+	// Called by operators and agents to see who serves a queue and how loaded
+	// they are. Next: GetWorker for one session.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD`.
 	ListWorkers(context.Context, *connect.Request[v1.ListWorkersRequest]) (*connect.Response[v1.ListWorkersResponse], error)
 	// Returns one worker session by session id.
+	//
+	// Called by operators and agents with a session id from ListWorkers (or a
+	// worker with its own, from Welcome). Next: ListWorkers.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD` for a malformed id; NOT_FOUND
+	// `WORKER_NOT_FOUND` when no live session has it (it ended or never was).
 	GetWorker(context.Context, *connect.Request[v1.GetWorkerRequest]) (*connect.Response[v1.GetWorkerResponse], error)
 }
 
@@ -130,13 +153,36 @@ type WorkerServiceHandler interface {
 	// The worker session: a bidirectional stream over HTTP/2 (gRPC or Connect).
 	// Worker → server: Hello, then Credit, WorkerHeartbeat, Result, ExtendLease, Drain.
 	// Server → worker: Welcome, then Assign, Cancel, Ack, GoAway.
+	//
+	// Called by worker SDKs, once per session; after GoAway or a broken stream,
+	// Connect again with a new Hello. Results and lease extensions are answered
+	// in-stream by an Ack whose `error` carries the ErrorDetail: `LEASE_STALE`,
+	// `TASK_NOT_FOUND`, `CANCEL_REQUESTED` or `INVALID_FIELD`.
+	// Errors that end the stream: INVALID_ARGUMENT `INVALID_FIELD` for an invalid
+	// Hello or Credit, a second Hello, or an empty message; UNAVAILABLE
+	// `STORAGE_UNAVAILABLE` when a Result could not be stored for 30s (reconnect
+	// and resend it: results are idempotent).
 	Connect(context.Context, *connect.BidiStream[v1.ConnectRequest, v1.ConnectResponse]) error
 	// The fallback session for HTTP/1.1 and gRPC-Web (F1): a server stream of
 	// Welcome, Assign, Cancel and GoAway; results go through TaskService.
+	//
+	// Called by workers that cannot hold a bidirectional stream. Next, for each
+	// Assign: TaskService Heartbeat, then CompleteTask or FailTask; after GoAway
+	// or a broken stream, Listen again.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD` for an invalid Hello.
 	Listen(context.Context, *connect.Request[v1.ListenRequest], *connect.ServerStream[v1.ListenResponse]) error
 	// Lists live worker sessions on every replica.
+	//
+	// Called by operators and agents to see who serves a queue and how loaded
+	// they are. Next: GetWorker for one session.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD`.
 	ListWorkers(context.Context, *connect.Request[v1.ListWorkersRequest]) (*connect.Response[v1.ListWorkersResponse], error)
 	// Returns one worker session by session id.
+	//
+	// Called by operators and agents with a session id from ListWorkers (or a
+	// worker with its own, from Welcome). Next: ListWorkers.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD` for a malformed id; NOT_FOUND
+	// `WORKER_NOT_FOUND` when no live session has it (it ended or never was).
 	GetWorker(context.Context, *connect.Request[v1.GetWorkerRequest]) (*connect.Response[v1.GetWorkerResponse], error)
 }
 
