@@ -305,7 +305,7 @@ func (RunState) EnumDescriptor() ([]byte, []int) {
 	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{4}
 }
 
-// Step states.
+// Where a step of a run is, from waiting for its join to an end.
 type StepState int32
 
 const (
@@ -434,7 +434,7 @@ func (EdgeState) EnumDescriptor() ([]byte, []int) {
 	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
-// Kinds of run events.
+// What changed in a run event.
 type RunEventType int32
 
 const (
@@ -758,7 +758,7 @@ func (x *ResourceMetadata) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// The graph.
+// What a workflow does: its steps and the edges that order them.
 type WorkflowSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Free text, at most 1024 chars.
@@ -1260,7 +1260,7 @@ func (x *EdgeCondition) GetValue() *structpb.Value {
 	return nil
 }
 
-// A run of a workflow.
+// One execution of a workflow definition: its input, state and every step.
 type Run struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned id (a UUIDv7 string).
@@ -1444,7 +1444,7 @@ func (x *Run) GetSpec() *WorkflowSpec {
 	return nil
 }
 
-// A step of a run.
+// How one step of a run is doing: its state, join, task and outcome.
 type RunStep struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`

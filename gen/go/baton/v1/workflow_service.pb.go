@@ -22,7 +22,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// PutWorkflow input.
+// A workflow definition to analyse and store (or only analyse).
 type PutWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Exactly one of them.
@@ -118,7 +118,7 @@ func (*PutWorkflowRequest_Workflow) isPutWorkflowRequest_Definition() {}
 
 func (*PutWorkflowRequest_Yaml) isPutWorkflowRequest_Definition() {}
 
-// PutWorkflow output.
+// The definition as stored, and whether storing it created or changed anything.
 type PutWorkflowResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// As stored (or as it would be, with validate_only).
@@ -190,7 +190,7 @@ func (x *PutWorkflowResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// GetWorkflow input.
+// Which workflow definition to read.
 type GetWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -245,11 +245,12 @@ func (x *GetWorkflowRequest) GetName() string {
 	return ""
 }
 
-// GetWorkflow output.
+// A workflow definition with its current `resource_version`.
 type GetWorkflowResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Workflow      *Workflow              `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
-	Contract      *AgentContract         `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As stored, with `resource_version`.
+	Workflow      *Workflow      `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	Contract      *AgentContract `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -298,7 +299,7 @@ func (x *GetWorkflowResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// ListWorkflows input.
+// Which namespace's workflow definitions to list, and the page position.
 type ListWorkflowsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -362,7 +363,7 @@ func (x *ListWorkflowsRequest) GetPageToken() string {
 	return ""
 }
 
-// ListWorkflows output.
+// One page of workflow definitions, and where the next page starts.
 type ListWorkflowsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// By name.
@@ -425,7 +426,7 @@ func (x *ListWorkflowsResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// DeleteWorkflow input.
+// Which workflow definition to delete, optionally only at a known version.
 type DeleteWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -489,7 +490,7 @@ func (x *DeleteWorkflowRequest) GetResourceVersion() string {
 	return ""
 }
 
-// DeleteWorkflow output.
+// The definition that was deleted.
 type DeleteWorkflowResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// As it was before deletion.
@@ -543,7 +544,7 @@ func (x *DeleteWorkflowResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// StartRun input.
+// Which workflow to run, with what input, labels and idempotency key.
 type StartRunRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -644,10 +645,11 @@ func (x *StartRunRequest) GetTraceId() string {
 	return ""
 }
 
-// StartRun output.
+// The run as started (or, on an idempotent replay, as it is now).
 type StartRunResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Run   *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	// With its root steps started or waiting for approval.
+	Run *Run `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	// False when an idempotent replay returned an existing run (D17).
 	Created       bool           `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
 	Contract      *AgentContract `protobuf:"bytes,3,opt,name=contract,proto3" json:"contract,omitempty"`
@@ -706,7 +708,7 @@ func (x *StartRunResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// GetRun input.
+// Which run to read.
 type GetRunRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required: a run id.
@@ -752,11 +754,12 @@ func (x *GetRunRequest) GetId() string {
 	return ""
 }
 
-// GetRun output.
+// A run's current state with every step.
 type GetRunResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Contract      *AgentContract         `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// With steps, spec and input.
+	Run           *Run           `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Contract      *AgentContract `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -805,7 +808,7 @@ func (x *GetRunResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// ListRuns input.
+// A filter and page position for listing runs.
 type ListRunsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -887,7 +890,7 @@ func (x *ListRunsRequest) GetPageToken() string {
 	return ""
 }
 
-// ListRuns output.
+// One page of runs, and where the next page starts.
 type ListRunsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Without steps, spec and input (use GetRun for them).
@@ -950,7 +953,7 @@ func (x *ListRunsResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// CancelRun input.
+// Which run to cancel and why.
 type CancelRunRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -1005,11 +1008,12 @@ func (x *CancelRunRequest) GetReason() string {
 	return ""
 }
 
-// CancelRun output.
+// The run after the cancellation.
 type CancelRunResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Contract      *AgentContract         `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CANCELLED.
+	Run           *Run           `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Contract      *AgentContract `protobuf:"bytes,2,opt,name=contract,proto3" json:"contract,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1058,7 +1062,7 @@ func (x *CancelRunResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// ApproveStep input.
+// Which waiting step to start, and who approves it.
 type ApproveStepRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -1131,7 +1135,7 @@ func (x *ApproveStepRequest) GetComment() string {
 	return ""
 }
 
-// ApproveStep output.
+// The run after the approval, with the step started.
 type ApproveStepResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1184,7 +1188,7 @@ func (x *ApproveStepResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// RejectStep input.
+// Which waiting step to fail, who rejects it and why.
 type RejectStepRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
@@ -1257,7 +1261,7 @@ func (x *RejectStepRequest) GetReason() string {
 	return ""
 }
 
-// RejectStep output.
+// The run after the rejection, with the step's on_failure applied.
 type RejectStepResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1310,7 +1314,7 @@ func (x *RejectStepResponse) GetContract() *AgentContract {
 	return nil
 }
 
-// WatchRun input.
+// Which run events to stream, and where to resume.
 type WatchRunRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Default `default`.
@@ -1385,7 +1389,8 @@ func (x *WatchRunRequest) GetAfterCursor() int64 {
 	return 0
 }
 
-// One message of a WatchRun stream.
+// One run event, in cursor order. A pure notification: it carries no
+// contract (rule C1); GetRun gives a run's contract.
 type WatchRunResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Event         *RunEvent              `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`

@@ -46,35 +46,64 @@ class WorkflowService(Protocol):
     D16: A call naming a workflow, run or step that does not exist MUST be
          answered NOT_FOUND with reason `WORKFLOW_NOT_FOUND`, `RUN_NOT_FOUND` or
          `STEP_NOT_FOUND`.
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+    `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+    `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
     """
     async def put_workflow(self, request: PutWorkflowRequest, ctx: RequestContext[PutWorkflowRequest, PutWorkflowResponse], /) -> PutWorkflowResponse:
         """
         Creates or replaces a workflow definition, given as a message or as YAML
         (the same fields; see docs/WORKFLOWS.md), after static analysis (D1, D2).
+
+        Called by workflow authors and agents, often first with `validate_only`.
+        Next: StartRun. Errors: INVALID_ARGUMENT `INVALID_FIELD`, one violation
+        per analysis finding (D1); ABORTED `RESOURCE_VERSION_STALE` when the given
+        `resource_version` is no longer current (D2: read it again with
+        GetWorkflow).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def get_workflow(self, request: GetWorkflowRequest, ctx: RequestContext[GetWorkflowRequest, GetWorkflowResponse], /) -> GetWorkflowResponse:
         """
         Returns a workflow definition.
+
+        Called by authors and agents, e.g. to read `resource_version` before a
+        PutWorkflow or StartRun. Next: StartRun, PutWorkflow or DeleteWorkflow.
+        Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def list_workflows(self, request: ListWorkflowsRequest, ctx: RequestContext[ListWorkflowsRequest, ListWorkflowsResponse], /) -> ListWorkflowsResponse:
         """
         Lists workflow definitions of a namespace by name.
+
+        Called by authors, operators and agents. Next: ListWorkflows again with
+        `next_page_token`; GetWorkflow or StartRun for one of them.
+        Errors: only those every call may answer (see the service comment).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def delete_workflow(self, request: DeleteWorkflowRequest, ctx: RequestContext[DeleteWorkflowRequest, DeleteWorkflowResponse], /) -> DeleteWorkflowResponse:
         """
         Deletes a workflow definition; runs already started go on (D3).
+
+        Called by authors and operators. Next: nothing; ListRuns shows the runs
+        that go on. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+        `RESOURCE_VERSION_STALE` when `resource_version` is set and not current.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def start_run(self, request: StartRunRequest, ctx: RequestContext[StartRunRequest, StartRunResponse], /) -> StartRunResponse:
         """
         Starts a run: its root steps start (or wait for approval) in the same transaction.
+
+        Called by producers and agents. Next: WatchRun (with `run_id`) or GetRun
+        to follow it; ApproveStep or RejectStep for a step in WAITING_APPROVAL;
+        CancelRun. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+        `RESOURCE_VERSION_STALE` when `workflow_version` is not current;
+        ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (D17).
 
         D17: With an `idempotency_key`, a second StartRun with the same namespace,
              key and body MUST return the original run with `created` false; with
@@ -86,12 +115,21 @@ class WorkflowService(Protocol):
     async def get_run(self, request: GetRunRequest, ctx: RequestContext[GetRunRequest, GetRunResponse], /) -> GetRunResponse:
         """
         Returns a run with every step's state, join state, attempts and errors.
+
+        Called by anyone holding a run id. Next: the actions in the answer's
+        contract (ApproveStep, RejectStep, CancelRun while it runs).
+        Errors: NOT_FOUND `RUN_NOT_FOUND` (D16).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def list_runs(self, request: ListRunsRequest, ctx: RequestContext[ListRunsRequest, ListRunsResponse], /) -> ListRunsResponse:
         """
         Lists runs, newest first, filtered by namespace, workflow and states.
+
+        Called by operators and agents. Next: ListRuns again with
+        `next_page_token`; GetRun for one run's steps.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that does not
+        match the filters.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -99,6 +137,11 @@ class WorkflowService(Protocol):
         """
         Cancels a running run (D11). Cancelling a CANCELLED run succeeds and changes
         nothing; any other ended run fails with INVALID_STATE.
+
+        Called by producers, operators and agents. Next: WatchRun or GetRun to see
+        its open steps' tasks end. Errors: NOT_FOUND `RUN_NOT_FOUND` (D16);
+        FAILED_PRECONDITION `INVALID_STATE` for a SUCCEEDED, FAILED or TIMED_OUT
+        run (S3).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -106,6 +149,12 @@ class WorkflowService(Protocol):
         """
         Starts a step waiting in WAITING_APPROVAL (D10); any other state fails
         with INVALID_STATE.
+
+        Called by the approver (a person or an agent) after GetRun or a
+        STEP_WAITING_APPROVAL event. Next: WatchRun or GetRun.
+        Errors: NOT_FOUND `RUN_NOT_FOUND` or `STEP_NOT_FOUND` (D16);
+        FAILED_PRECONDITION `INVALID_STATE` when the run has ended or the step is
+        not in WAITING_APPROVAL (S3).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -113,6 +162,9 @@ class WorkflowService(Protocol):
         """
         Fails a step waiting in WAITING_APPROVAL with error type
         `approval_rejected`; its on_failure applies (D9, D10).
+
+        Called by the approver, as for ApproveStep. Next: WatchRun or GetRun.
+        Errors: as ApproveStep's.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -120,6 +172,13 @@ class WorkflowService(Protocol):
         """
         Streams run events: first every event after `after_cursor`, then live
         events, in cursor order, without gaps or duplicates.
+
+        Called by producers, operators and agents following runs. After a broken
+        stream, call WatchRun again with the last event's cursor as
+        `after_cursor`; GetRun reads a run's full state.
+        Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`;
+        NOT_FOUND `RUN_NOT_FOUND` for an unknown `run_id` (D16). Later, the stream
+        may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the last cursor).
 
         D18: A WatchRun stream for one `run_id` MUST end after it sent that run's
              terminal RUN_* event.
@@ -283,6 +342,11 @@ class WorkflowServiceClient(ConnectClient):
     D16: A call naming a workflow, run or step that does not exist MUST be
          answered NOT_FOUND with reason `WORKFLOW_NOT_FOUND`, `RUN_NOT_FOUND` or
          `STEP_NOT_FOUND`.
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+    `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+    `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
     """
     def __init__(
         self,
@@ -318,6 +382,12 @@ class WorkflowServiceClient(ConnectClient):
         """
         Creates or replaces a workflow definition, given as a message or as YAML
         (the same fields; see docs/WORKFLOWS.md), after static analysis (D1, D2).
+
+        Called by workflow authors and agents, often first with `validate_only`.
+        Next: StartRun. Errors: INVALID_ARGUMENT `INVALID_FIELD`, one violation
+        per analysis finding (D1); ABORTED `RESOURCE_VERSION_STALE` when the given
+        `resource_version` is no longer current (D2: read it again with
+        GetWorkflow).
         """
         return await self.execute_unary(
             request=request,
@@ -341,6 +411,10 @@ class WorkflowServiceClient(ConnectClient):
     ) -> GetWorkflowResponse:
         """
         Returns a workflow definition.
+
+        Called by authors and agents, e.g. to read `resource_version` before a
+        PutWorkflow or StartRun. Next: StartRun, PutWorkflow or DeleteWorkflow.
+        Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16).
         """
         return await self.execute_unary(
             request=request,
@@ -364,6 +438,10 @@ class WorkflowServiceClient(ConnectClient):
     ) -> ListWorkflowsResponse:
         """
         Lists workflow definitions of a namespace by name.
+
+        Called by authors, operators and agents. Next: ListWorkflows again with
+        `next_page_token`; GetWorkflow or StartRun for one of them.
+        Errors: only those every call may answer (see the service comment).
         """
         return await self.execute_unary(
             request=request,
@@ -387,6 +465,10 @@ class WorkflowServiceClient(ConnectClient):
     ) -> DeleteWorkflowResponse:
         """
         Deletes a workflow definition; runs already started go on (D3).
+
+        Called by authors and operators. Next: nothing; ListRuns shows the runs
+        that go on. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+        `RESOURCE_VERSION_STALE` when `resource_version` is set and not current.
         """
         return await self.execute_unary(
             request=request,
@@ -410,6 +492,12 @@ class WorkflowServiceClient(ConnectClient):
     ) -> StartRunResponse:
         """
         Starts a run: its root steps start (or wait for approval) in the same transaction.
+
+        Called by producers and agents. Next: WatchRun (with `run_id`) or GetRun
+        to follow it; ApproveStep or RejectStep for a step in WAITING_APPROVAL;
+        CancelRun. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+        `RESOURCE_VERSION_STALE` when `workflow_version` is not current;
+        ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (D17).
 
         D17: With an `idempotency_key`, a second StartRun with the same namespace,
              key and body MUST return the original run with `created` false; with
@@ -438,6 +526,10 @@ class WorkflowServiceClient(ConnectClient):
     ) -> GetRunResponse:
         """
         Returns a run with every step's state, join state, attempts and errors.
+
+        Called by anyone holding a run id. Next: the actions in the answer's
+        contract (ApproveStep, RejectStep, CancelRun while it runs).
+        Errors: NOT_FOUND `RUN_NOT_FOUND` (D16).
         """
         return await self.execute_unary(
             request=request,
@@ -461,6 +553,11 @@ class WorkflowServiceClient(ConnectClient):
     ) -> ListRunsResponse:
         """
         Lists runs, newest first, filtered by namespace, workflow and states.
+
+        Called by operators and agents. Next: ListRuns again with
+        `next_page_token`; GetRun for one run's steps.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that does not
+        match the filters.
         """
         return await self.execute_unary(
             request=request,
@@ -485,6 +582,11 @@ class WorkflowServiceClient(ConnectClient):
         """
         Cancels a running run (D11). Cancelling a CANCELLED run succeeds and changes
         nothing; any other ended run fails with INVALID_STATE.
+
+        Called by producers, operators and agents. Next: WatchRun or GetRun to see
+        its open steps' tasks end. Errors: NOT_FOUND `RUN_NOT_FOUND` (D16);
+        FAILED_PRECONDITION `INVALID_STATE` for a SUCCEEDED, FAILED or TIMED_OUT
+        run (S3).
         """
         return await self.execute_unary(
             request=request,
@@ -509,6 +611,12 @@ class WorkflowServiceClient(ConnectClient):
         """
         Starts a step waiting in WAITING_APPROVAL (D10); any other state fails
         with INVALID_STATE.
+
+        Called by the approver (a person or an agent) after GetRun or a
+        STEP_WAITING_APPROVAL event. Next: WatchRun or GetRun.
+        Errors: NOT_FOUND `RUN_NOT_FOUND` or `STEP_NOT_FOUND` (D16);
+        FAILED_PRECONDITION `INVALID_STATE` when the run has ended or the step is
+        not in WAITING_APPROVAL (S3).
         """
         return await self.execute_unary(
             request=request,
@@ -533,6 +641,9 @@ class WorkflowServiceClient(ConnectClient):
         """
         Fails a step waiting in WAITING_APPROVAL with error type
         `approval_rejected`; its on_failure applies (D9, D10).
+
+        Called by the approver, as for ApproveStep. Next: WatchRun or GetRun.
+        Errors: as ApproveStep's.
         """
         return await self.execute_unary(
             request=request,
@@ -557,6 +668,13 @@ class WorkflowServiceClient(ConnectClient):
         """
         Streams run events: first every event after `after_cursor`, then live
         events, in cursor order, without gaps or duplicates.
+
+        Called by producers, operators and agents following runs. After a broken
+        stream, call WatchRun again with the last event's cursor as
+        `after_cursor`; GetRun reads a run's full state.
+        Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`;
+        NOT_FOUND `RUN_NOT_FOUND` for an unknown `run_id` (D16). Later, the stream
+        may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the last cursor).
 
         D18: A WatchRun stream for one `run_id` MUST end after it sent that run's
              terminal RUN_* event.
@@ -584,35 +702,64 @@ class WorkflowServiceSync(Protocol):
     D16: A call naming a workflow, run or step that does not exist MUST be
          answered NOT_FOUND with reason `WORKFLOW_NOT_FOUND`, `RUN_NOT_FOUND` or
          `STEP_NOT_FOUND`.
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+    `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+    `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
     """
     def put_workflow(self, request: PutWorkflowRequest, ctx: RequestContext[PutWorkflowRequest, PutWorkflowResponse], /) -> PutWorkflowResponse:
         """
         Creates or replaces a workflow definition, given as a message or as YAML
         (the same fields; see docs/WORKFLOWS.md), after static analysis (D1, D2).
+
+        Called by workflow authors and agents, often first with `validate_only`.
+        Next: StartRun. Errors: INVALID_ARGUMENT `INVALID_FIELD`, one violation
+        per analysis finding (D1); ABORTED `RESOURCE_VERSION_STALE` when the given
+        `resource_version` is no longer current (D2: read it again with
+        GetWorkflow).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def get_workflow(self, request: GetWorkflowRequest, ctx: RequestContext[GetWorkflowRequest, GetWorkflowResponse], /) -> GetWorkflowResponse:
         """
         Returns a workflow definition.
+
+        Called by authors and agents, e.g. to read `resource_version` before a
+        PutWorkflow or StartRun. Next: StartRun, PutWorkflow or DeleteWorkflow.
+        Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def list_workflows(self, request: ListWorkflowsRequest, ctx: RequestContext[ListWorkflowsRequest, ListWorkflowsResponse], /) -> ListWorkflowsResponse:
         """
         Lists workflow definitions of a namespace by name.
+
+        Called by authors, operators and agents. Next: ListWorkflows again with
+        `next_page_token`; GetWorkflow or StartRun for one of them.
+        Errors: only those every call may answer (see the service comment).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def delete_workflow(self, request: DeleteWorkflowRequest, ctx: RequestContext[DeleteWorkflowRequest, DeleteWorkflowResponse], /) -> DeleteWorkflowResponse:
         """
         Deletes a workflow definition; runs already started go on (D3).
+
+        Called by authors and operators. Next: nothing; ListRuns shows the runs
+        that go on. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+        `RESOURCE_VERSION_STALE` when `resource_version` is set and not current.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def start_run(self, request: StartRunRequest, ctx: RequestContext[StartRunRequest, StartRunResponse], /) -> StartRunResponse:
         """
         Starts a run: its root steps start (or wait for approval) in the same transaction.
+
+        Called by producers and agents. Next: WatchRun (with `run_id`) or GetRun
+        to follow it; ApproveStep or RejectStep for a step in WAITING_APPROVAL;
+        CancelRun. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+        `RESOURCE_VERSION_STALE` when `workflow_version` is not current;
+        ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (D17).
 
         D17: With an `idempotency_key`, a second StartRun with the same namespace,
              key and body MUST return the original run with `created` false; with
@@ -624,12 +771,21 @@ class WorkflowServiceSync(Protocol):
     def get_run(self, request: GetRunRequest, ctx: RequestContext[GetRunRequest, GetRunResponse], /) -> GetRunResponse:
         """
         Returns a run with every step's state, join state, attempts and errors.
+
+        Called by anyone holding a run id. Next: the actions in the answer's
+        contract (ApproveStep, RejectStep, CancelRun while it runs).
+        Errors: NOT_FOUND `RUN_NOT_FOUND` (D16).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def list_runs(self, request: ListRunsRequest, ctx: RequestContext[ListRunsRequest, ListRunsResponse], /) -> ListRunsResponse:
         """
         Lists runs, newest first, filtered by namespace, workflow and states.
+
+        Called by operators and agents. Next: ListRuns again with
+        `next_page_token`; GetRun for one run's steps.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that does not
+        match the filters.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -637,6 +793,11 @@ class WorkflowServiceSync(Protocol):
         """
         Cancels a running run (D11). Cancelling a CANCELLED run succeeds and changes
         nothing; any other ended run fails with INVALID_STATE.
+
+        Called by producers, operators and agents. Next: WatchRun or GetRun to see
+        its open steps' tasks end. Errors: NOT_FOUND `RUN_NOT_FOUND` (D16);
+        FAILED_PRECONDITION `INVALID_STATE` for a SUCCEEDED, FAILED or TIMED_OUT
+        run (S3).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -644,6 +805,12 @@ class WorkflowServiceSync(Protocol):
         """
         Starts a step waiting in WAITING_APPROVAL (D10); any other state fails
         with INVALID_STATE.
+
+        Called by the approver (a person or an agent) after GetRun or a
+        STEP_WAITING_APPROVAL event. Next: WatchRun or GetRun.
+        Errors: NOT_FOUND `RUN_NOT_FOUND` or `STEP_NOT_FOUND` (D16);
+        FAILED_PRECONDITION `INVALID_STATE` when the run has ended or the step is
+        not in WAITING_APPROVAL (S3).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -651,6 +818,9 @@ class WorkflowServiceSync(Protocol):
         """
         Fails a step waiting in WAITING_APPROVAL with error type
         `approval_rejected`; its on_failure applies (D9, D10).
+
+        Called by the approver, as for ApproveStep. Next: WatchRun or GetRun.
+        Errors: as ApproveStep's.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -658,6 +828,13 @@ class WorkflowServiceSync(Protocol):
         """
         Streams run events: first every event after `after_cursor`, then live
         events, in cursor order, without gaps or duplicates.
+
+        Called by producers, operators and agents following runs. After a broken
+        stream, call WatchRun again with the last event's cursor as
+        `after_cursor`; GetRun reads a run's full state.
+        Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`;
+        NOT_FOUND `RUN_NOT_FOUND` for an unknown `run_id` (D16). Later, the stream
+        may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the last cursor).
 
         D18: A WatchRun stream for one `run_id` MUST end after it sent that run's
              terminal RUN_* event.
@@ -819,6 +996,11 @@ class WorkflowServiceClientSync(ConnectClientSync):
     D16: A call naming a workflow, run or step that does not exist MUST be
          answered NOT_FOUND with reason `WORKFLOW_NOT_FOUND`, `RUN_NOT_FOUND` or
          `STEP_NOT_FOUND`.
+
+    Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+    `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+    `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+    `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
     """
     def __init__(
         self,
@@ -854,6 +1036,12 @@ class WorkflowServiceClientSync(ConnectClientSync):
         """
         Creates or replaces a workflow definition, given as a message or as YAML
         (the same fields; see docs/WORKFLOWS.md), after static analysis (D1, D2).
+
+        Called by workflow authors and agents, often first with `validate_only`.
+        Next: StartRun. Errors: INVALID_ARGUMENT `INVALID_FIELD`, one violation
+        per analysis finding (D1); ABORTED `RESOURCE_VERSION_STALE` when the given
+        `resource_version` is no longer current (D2: read it again with
+        GetWorkflow).
         """
         return self.execute_unary(
             request=request,
@@ -877,6 +1065,10 @@ class WorkflowServiceClientSync(ConnectClientSync):
     ) -> GetWorkflowResponse:
         """
         Returns a workflow definition.
+
+        Called by authors and agents, e.g. to read `resource_version` before a
+        PutWorkflow or StartRun. Next: StartRun, PutWorkflow or DeleteWorkflow.
+        Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16).
         """
         return self.execute_unary(
             request=request,
@@ -900,6 +1092,10 @@ class WorkflowServiceClientSync(ConnectClientSync):
     ) -> ListWorkflowsResponse:
         """
         Lists workflow definitions of a namespace by name.
+
+        Called by authors, operators and agents. Next: ListWorkflows again with
+        `next_page_token`; GetWorkflow or StartRun for one of them.
+        Errors: only those every call may answer (see the service comment).
         """
         return self.execute_unary(
             request=request,
@@ -923,6 +1119,10 @@ class WorkflowServiceClientSync(ConnectClientSync):
     ) -> DeleteWorkflowResponse:
         """
         Deletes a workflow definition; runs already started go on (D3).
+
+        Called by authors and operators. Next: nothing; ListRuns shows the runs
+        that go on. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+        `RESOURCE_VERSION_STALE` when `resource_version` is set and not current.
         """
         return self.execute_unary(
             request=request,
@@ -946,6 +1146,12 @@ class WorkflowServiceClientSync(ConnectClientSync):
     ) -> StartRunResponse:
         """
         Starts a run: its root steps start (or wait for approval) in the same transaction.
+
+        Called by producers and agents. Next: WatchRun (with `run_id`) or GetRun
+        to follow it; ApproveStep or RejectStep for a step in WAITING_APPROVAL;
+        CancelRun. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+        `RESOURCE_VERSION_STALE` when `workflow_version` is not current;
+        ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (D17).
 
         D17: With an `idempotency_key`, a second StartRun with the same namespace,
              key and body MUST return the original run with `created` false; with
@@ -974,6 +1180,10 @@ class WorkflowServiceClientSync(ConnectClientSync):
     ) -> GetRunResponse:
         """
         Returns a run with every step's state, join state, attempts and errors.
+
+        Called by anyone holding a run id. Next: the actions in the answer's
+        contract (ApproveStep, RejectStep, CancelRun while it runs).
+        Errors: NOT_FOUND `RUN_NOT_FOUND` (D16).
         """
         return self.execute_unary(
             request=request,
@@ -997,6 +1207,11 @@ class WorkflowServiceClientSync(ConnectClientSync):
     ) -> ListRunsResponse:
         """
         Lists runs, newest first, filtered by namespace, workflow and states.
+
+        Called by operators and agents. Next: ListRuns again with
+        `next_page_token`; GetRun for one run's steps.
+        Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that does not
+        match the filters.
         """
         return self.execute_unary(
             request=request,
@@ -1021,6 +1236,11 @@ class WorkflowServiceClientSync(ConnectClientSync):
         """
         Cancels a running run (D11). Cancelling a CANCELLED run succeeds and changes
         nothing; any other ended run fails with INVALID_STATE.
+
+        Called by producers, operators and agents. Next: WatchRun or GetRun to see
+        its open steps' tasks end. Errors: NOT_FOUND `RUN_NOT_FOUND` (D16);
+        FAILED_PRECONDITION `INVALID_STATE` for a SUCCEEDED, FAILED or TIMED_OUT
+        run (S3).
         """
         return self.execute_unary(
             request=request,
@@ -1045,6 +1265,12 @@ class WorkflowServiceClientSync(ConnectClientSync):
         """
         Starts a step waiting in WAITING_APPROVAL (D10); any other state fails
         with INVALID_STATE.
+
+        Called by the approver (a person or an agent) after GetRun or a
+        STEP_WAITING_APPROVAL event. Next: WatchRun or GetRun.
+        Errors: NOT_FOUND `RUN_NOT_FOUND` or `STEP_NOT_FOUND` (D16);
+        FAILED_PRECONDITION `INVALID_STATE` when the run has ended or the step is
+        not in WAITING_APPROVAL (S3).
         """
         return self.execute_unary(
             request=request,
@@ -1069,6 +1295,9 @@ class WorkflowServiceClientSync(ConnectClientSync):
         """
         Fails a step waiting in WAITING_APPROVAL with error type
         `approval_rejected`; its on_failure applies (D9, D10).
+
+        Called by the approver, as for ApproveStep. Next: WatchRun or GetRun.
+        Errors: as ApproveStep's.
         """
         return self.execute_unary(
             request=request,
@@ -1093,6 +1322,13 @@ class WorkflowServiceClientSync(ConnectClientSync):
         """
         Streams run events: first every event after `after_cursor`, then live
         events, in cursor order, without gaps or duplicates.
+
+        Called by producers, operators and agents following runs. After a broken
+        stream, call WatchRun again with the last event's cursor as
+        `after_cursor`; GetRun reads a run's full state.
+        Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`;
+        NOT_FOUND `RUN_NOT_FOUND` for an unknown `run_id` (D16). Later, the stream
+        may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the last cursor).
 
         D18: A WatchRun stream for one `run_id` MUST end after it sent that run's
              terminal RUN_* event.

@@ -166,7 +166,7 @@ export const ResourceMetadataSchema: GenMessage<ResourceMetadata> = /*@__PURE__*
   messageDesc(file_baton_v1_workflow, 1);
 
 /**
- * The graph.
+ * What a workflow does: its steps and the edges that order them.
  *
  * @generated from message baton.v1.WorkflowSpec
  */
@@ -470,7 +470,7 @@ export const EdgeConditionSchema: GenMessage<EdgeCondition> = /*@__PURE__*/
   messageDesc(file_baton_v1_workflow, 7);
 
 /**
- * A run of a workflow.
+ * One execution of a workflow definition: its input, state and every step.
  *
  * @generated from message baton.v1.Run
  */
@@ -591,7 +591,7 @@ export const RunSchema: GenMessage<Run> = /*@__PURE__*/
   messageDesc(file_baton_v1_workflow, 8);
 
 /**
- * A step of a run.
+ * How one step of a run is doing: its state, join, task and outcome.
  *
  * @generated from message baton.v1.RunStep
  */
@@ -1058,7 +1058,7 @@ export const RunStateSchema: GenEnum<RunState> = /*@__PURE__*/
   enumDesc(file_baton_v1_workflow, 4);
 
 /**
- * Step states.
+ * Where a step of a run is, from waiting for its join to an end.
  *
  * @generated from enum baton.v1.StepState
  */
@@ -1165,7 +1165,7 @@ export const EdgeStateSchema: GenEnum<EdgeState> = /*@__PURE__*/
   enumDesc(file_baton_v1_workflow, 6);
 
 /**
- * Kinds of run events.
+ * What changed in a run event.
  *
  * @generated from enum baton.v1.RunEventType
  */

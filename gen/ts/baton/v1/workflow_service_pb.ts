@@ -18,7 +18,7 @@ export const file_baton_v1_workflow_service: GenFile = /*@__PURE__*/
   fileDesc("Ch9iYXRvbi92MS93b3JrZmxvd19zZXJ2aWNlLnByb3RvEghiYXRvbi52MSJxChJQdXRXb3JrZmxvd1JlcXVlc3QSJgoId29ya2Zsb3cYASABKAsyEi5iYXRvbi52MS5Xb3JrZmxvd0gAEg4KBHlhbWwYAiABKAlIABIVCg12YWxpZGF0ZV9vbmx5GAMgASgIQgwKCmRlZmluaXRpb24iiAEKE1B1dFdvcmtmbG93UmVzcG9uc2USJAoId29ya2Zsb3cYASABKAsyEi5iYXRvbi52MS5Xb3JrZmxvdxIPCgdjcmVhdGVkGAIgASgIEg8KB2NoYW5nZWQYAyABKAgSKQoIY29udHJhY3QYBCABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0IjUKEkdldFdvcmtmbG93UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCSJmChNHZXRXb3JrZmxvd1Jlc3BvbnNlEiQKCHdvcmtmbG93GAEgASgLMhIuYmF0b24udjEuV29ya2Zsb3cSKQoIY29udHJhY3QYAiABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0IlAKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSKCAQoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEiUKCXdvcmtmbG93cxgBIAMoCzISLmJhdG9uLnYxLldvcmtmbG93EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIpCghjb250cmFjdBgDIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QiUgoVRGVsZXRlV29ya2Zsb3dSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAkiaQoWRGVsZXRlV29ya2Zsb3dSZXNwb25zZRIkCgh3b3JrZmxvdxgBIAEoCzISLmJhdG9uLnYxLldvcmtmbG93EikKCGNvbnRyYWN0GAIgASgLMhcuYmF0b24udjEuQWdlbnRDb250cmFjdCKJAgoPU3RhcnRSdW5SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIQCgh3b3JrZmxvdxgCIAEoCRImCgVpbnB1dBgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEjUKBmxhYmVscxgFIAMoCzIlLmJhdG9uLnYxLlN0YXJ0UnVuUmVxdWVzdC5MYWJlbHNFbnRyeRIYChB3b3JrZmxvd192ZXJzaW9uGAYgASgJEhAKCHRyYWNlX2lkGAcgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoQU3RhcnRSdW5SZXNwb25zZRIaCgNydW4YASABKAsyDS5iYXRvbi52MS5SdW4SDwoHY3JlYXRlZBgCIAEoCBIpCghjb250cmFjdBgDIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QiGwoNR2V0UnVuUmVxdWVzdBIKCgJpZBgBIAEoCSJXCg5HZXRSdW5SZXNwb25zZRIaCgNydW4YASABKAsyDS5iYXRvbi52MS5SdW4SKQoIY29udHJhY3QYAiABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0IoEBCg9MaXN0UnVuc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEhAKCHdvcmtmbG93GAIgASgJEiIKBnN0YXRlcxgDIAMoDjISLmJhdG9uLnYxLlJ1blN0YXRlEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJInMKEExpc3RSdW5zUmVzcG9uc2USGwoEcnVucxgBIAMoCzINLmJhdG9uLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSKQoIY29udHJhY3QYAyABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0Ii4KEENhbmNlbFJ1blJlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIloKEUNhbmNlbFJ1blJlc3BvbnNlEhoKA3J1bhgBIAEoCzINLmJhdG9uLnYxLlJ1bhIpCghjb250cmFjdBgCIAEoCzIXLmJhdG9uLnYxLkFnZW50Q29udHJhY3QiVQoSQXBwcm92ZVN0ZXBSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIMCgRzdGVwGAIgASgJEhAKCGFwcHJvdmVyGAMgASgJEg8KB2NvbW1lbnQYBCABKAkiXAoTQXBwcm92ZVN0ZXBSZXNwb25zZRIaCgNydW4YASABKAsyDS5iYXRvbi52MS5SdW4SKQoIY29udHJhY3QYAiABKAsyFy5iYXRvbi52MS5BZ2VudENvbnRyYWN0IlMKEVJlamVjdFN0ZXBSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIMCgRzdGVwGAIgASgJEhAKCGFwcHJvdmVyGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJbChJSZWplY3RTdGVwUmVzcG9uc2USGgoDcnVuGAEgASgLMg0uYmF0b24udjEuUnVuEikKCGNvbnRyYWN0GAIgASgLMhcuYmF0b24udjEuQWdlbnRDb250cmFjdCJyCg9XYXRjaFJ1blJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRIQCgh3b3JrZmxvdxgDIAEoCRIZCgxhZnRlcl9jdXJzb3IYBCABKANIAIgBAUIPCg1fYWZ0ZXJfY3Vyc29yIjUKEFdhdGNoUnVuUmVzcG9uc2USIQoFZXZlbnQYASABKAsyEi5iYXRvbi52MS5SdW5FdmVudDKzBgoPV29ya2Zsb3dTZXJ2aWNlEkoKC1B1dFdvcmtmbG93EhwuYmF0b24udjEuUHV0V29ya2Zsb3dSZXF1ZXN0Gh0uYmF0b24udjEuUHV0V29ya2Zsb3dSZXNwb25zZRJKCgtHZXRXb3JrZmxvdxIcLmJhdG9uLnYxLkdldFdvcmtmbG93UmVxdWVzdBodLmJhdG9uLnYxLkdldFdvcmtmbG93UmVzcG9uc2USUAoNTGlzdFdvcmtmbG93cxIeLmJhdG9uLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0Gh8uYmF0b24udjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlElMKDkRlbGV0ZVdvcmtmbG93Eh8uYmF0b24udjEuRGVsZXRlV29ya2Zsb3dSZXF1ZXN0GiAuYmF0b24udjEuRGVsZXRlV29ya2Zsb3dSZXNwb25zZRJBCghTdGFydFJ1bhIZLmJhdG9uLnYxLlN0YXJ0UnVuUmVxdWVzdBoaLmJhdG9uLnYxLlN0YXJ0UnVuUmVzcG9uc2USOwoGR2V0UnVuEhcuYmF0b24udjEuR2V0UnVuUmVxdWVzdBoYLmJhdG9uLnYxLkdldFJ1blJlc3BvbnNlEkEKCExpc3RSdW5zEhkuYmF0b24udjEuTGlzdFJ1bnNSZXF1ZXN0GhouYmF0b24udjEuTGlzdFJ1bnNSZXNwb25zZRJECglDYW5jZWxSdW4SGi5iYXRvbi52MS5DYW5jZWxSdW5SZXF1ZXN0GhsuYmF0b24udjEuQ2FuY2VsUnVuUmVzcG9uc2USSgoLQXBwcm92ZVN0ZXASHC5iYXRvbi52MS5BcHByb3ZlU3RlcFJlcXVlc3QaHS5iYXRvbi52MS5BcHByb3ZlU3RlcFJlc3BvbnNlEkcKClJlamVjdFN0ZXASGy5iYXRvbi52MS5SZWplY3RTdGVwUmVxdWVzdBocLmJhdG9uLnYxLlJlamVjdFN0ZXBSZXNwb25zZRJDCghXYXRjaFJ1bhIZLmJhdG9uLnYxLldhdGNoUnVuUmVxdWVzdBoaLmJhdG9uLnYxLldhdGNoUnVuUmVzcG9uc2UwAWIGcHJvdG8z", [file_baton_v1_contract, file_baton_v1_workflow, file_google_protobuf_struct]);
 
 /**
- * PutWorkflow input.
+ * A workflow definition to analyse and store (or only analyse).
  *
  * @generated from message baton.v1.PutWorkflowRequest
  */
@@ -62,7 +62,7 @@ export const PutWorkflowRequestSchema: GenMessage<PutWorkflowRequest> = /*@__PUR
   messageDesc(file_baton_v1_workflow_service, 0);
 
 /**
- * PutWorkflow output.
+ * The definition as stored, and whether storing it created or changed anything.
  *
  * @generated from message baton.v1.PutWorkflowResponse
  */
@@ -102,7 +102,7 @@ export const PutWorkflowResponseSchema: GenMessage<PutWorkflowResponse> = /*@__P
   messageDesc(file_baton_v1_workflow_service, 1);
 
 /**
- * GetWorkflow input.
+ * Which workflow definition to read.
  *
  * @generated from message baton.v1.GetWorkflowRequest
  */
@@ -130,12 +130,14 @@ export const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest> = /*@__PUR
   messageDesc(file_baton_v1_workflow_service, 2);
 
 /**
- * GetWorkflow output.
+ * A workflow definition with its current `resource_version`.
  *
  * @generated from message baton.v1.GetWorkflowResponse
  */
 export type GetWorkflowResponse = Message<"baton.v1.GetWorkflowResponse"> & {
   /**
+   * As stored, with `resource_version`.
+   *
    * @generated from field: baton.v1.Workflow workflow = 1;
    */
   workflow?: Workflow | undefined;
@@ -154,7 +156,7 @@ export const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse> = /*@__P
   messageDesc(file_baton_v1_workflow_service, 3);
 
 /**
- * ListWorkflows input.
+ * Which namespace's workflow definitions to list, and the page position.
  *
  * @generated from message baton.v1.ListWorkflowsRequest
  */
@@ -189,7 +191,7 @@ export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@_
   messageDesc(file_baton_v1_workflow_service, 4);
 
 /**
- * ListWorkflows output.
+ * One page of workflow definitions, and where the next page starts.
  *
  * @generated from message baton.v1.ListWorkflowsResponse
  */
@@ -222,7 +224,7 @@ export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*
   messageDesc(file_baton_v1_workflow_service, 5);
 
 /**
- * DeleteWorkflow input.
+ * Which workflow definition to delete, optionally only at a known version.
  *
  * @generated from message baton.v1.DeleteWorkflowRequest
  */
@@ -257,7 +259,7 @@ export const DeleteWorkflowRequestSchema: GenMessage<DeleteWorkflowRequest> = /*
   messageDesc(file_baton_v1_workflow_service, 6);
 
 /**
- * DeleteWorkflow output.
+ * The definition that was deleted.
  *
  * @generated from message baton.v1.DeleteWorkflowResponse
  */
@@ -283,7 +285,7 @@ export const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse> = 
   messageDesc(file_baton_v1_workflow_service, 7);
 
 /**
- * StartRun input.
+ * Which workflow to run, with what input, labels and idempotency key.
  *
  * @generated from message baton.v1.StartRunRequest
  */
@@ -347,12 +349,14 @@ export const StartRunRequestSchema: GenMessage<StartRunRequest> = /*@__PURE__*/
   messageDesc(file_baton_v1_workflow_service, 8);
 
 /**
- * StartRun output.
+ * The run as started (or, on an idempotent replay, as it is now).
  *
  * @generated from message baton.v1.StartRunResponse
  */
 export type StartRunResponse = Message<"baton.v1.StartRunResponse"> & {
   /**
+   * With its root steps started or waiting for approval.
+   *
    * @generated from field: baton.v1.Run run = 1;
    */
   run?: Run | undefined;
@@ -378,7 +382,7 @@ export const StartRunResponseSchema: GenMessage<StartRunResponse> = /*@__PURE__*
   messageDesc(file_baton_v1_workflow_service, 9);
 
 /**
- * GetRun input.
+ * Which run to read.
  *
  * @generated from message baton.v1.GetRunRequest
  */
@@ -399,12 +403,14 @@ export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
   messageDesc(file_baton_v1_workflow_service, 10);
 
 /**
- * GetRun output.
+ * A run's current state with every step.
  *
  * @generated from message baton.v1.GetRunResponse
  */
 export type GetRunResponse = Message<"baton.v1.GetRunResponse"> & {
   /**
+   * With steps, spec and input.
+   *
    * @generated from field: baton.v1.Run run = 1;
    */
   run?: Run | undefined;
@@ -423,7 +429,7 @@ export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
   messageDesc(file_baton_v1_workflow_service, 11);
 
 /**
- * ListRuns input.
+ * A filter and page position for listing runs.
  *
  * @generated from message baton.v1.ListRunsRequest
  */
@@ -472,7 +478,7 @@ export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
   messageDesc(file_baton_v1_workflow_service, 12);
 
 /**
- * ListRuns output.
+ * One page of runs, and where the next page starts.
  *
  * @generated from message baton.v1.ListRunsResponse
  */
@@ -505,7 +511,7 @@ export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*
   messageDesc(file_baton_v1_workflow_service, 13);
 
 /**
- * CancelRun input.
+ * Which run to cancel and why.
  *
  * @generated from message baton.v1.CancelRunRequest
  */
@@ -533,12 +539,14 @@ export const CancelRunRequestSchema: GenMessage<CancelRunRequest> = /*@__PURE__*
   messageDesc(file_baton_v1_workflow_service, 14);
 
 /**
- * CancelRun output.
+ * The run after the cancellation.
  *
  * @generated from message baton.v1.CancelRunResponse
  */
 export type CancelRunResponse = Message<"baton.v1.CancelRunResponse"> & {
   /**
+   * CANCELLED.
+   *
    * @generated from field: baton.v1.Run run = 1;
    */
   run?: Run | undefined;
@@ -557,7 +565,7 @@ export const CancelRunResponseSchema: GenMessage<CancelRunResponse> = /*@__PURE_
   messageDesc(file_baton_v1_workflow_service, 15);
 
 /**
- * ApproveStep input.
+ * Which waiting step to start, and who approves it.
  *
  * @generated from message baton.v1.ApproveStepRequest
  */
@@ -599,7 +607,7 @@ export const ApproveStepRequestSchema: GenMessage<ApproveStepRequest> = /*@__PUR
   messageDesc(file_baton_v1_workflow_service, 16);
 
 /**
- * ApproveStep output.
+ * The run after the approval, with the step started.
  *
  * @generated from message baton.v1.ApproveStepResponse
  */
@@ -623,7 +631,7 @@ export const ApproveStepResponseSchema: GenMessage<ApproveStepResponse> = /*@__P
   messageDesc(file_baton_v1_workflow_service, 17);
 
 /**
- * RejectStep input.
+ * Which waiting step to fail, who rejects it and why.
  *
  * @generated from message baton.v1.RejectStepRequest
  */
@@ -665,7 +673,7 @@ export const RejectStepRequestSchema: GenMessage<RejectStepRequest> = /*@__PURE_
   messageDesc(file_baton_v1_workflow_service, 18);
 
 /**
- * RejectStep output.
+ * The run after the rejection, with the step's on_failure applied.
  *
  * @generated from message baton.v1.RejectStepResponse
  */
@@ -689,7 +697,7 @@ export const RejectStepResponseSchema: GenMessage<RejectStepResponse> = /*@__PUR
   messageDesc(file_baton_v1_workflow_service, 19);
 
 /**
- * WatchRun input.
+ * Which run events to stream, and where to resume.
  *
  * @generated from message baton.v1.WatchRunRequest
  */
@@ -733,7 +741,8 @@ export const WatchRunRequestSchema: GenMessage<WatchRunRequest> = /*@__PURE__*/
   messageDesc(file_baton_v1_workflow_service, 20);
 
 /**
- * One message of a WatchRun stream.
+ * One run event, in cursor order. A pure notification: it carries no
+ * contract (rule C1); GetRun gives a run's contract.
  *
  * @generated from message baton.v1.WatchRunResponse
  */
@@ -760,12 +769,23 @@ export const WatchRunResponseSchema: GenMessage<WatchRunResponse> = /*@__PURE__*
  *      answered NOT_FOUND with reason `WORKFLOW_NOT_FOUND`, `RUN_NOT_FOUND` or
  *      `STEP_NOT_FOUND`.
  *
+ * Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
+ * `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
+ * `MESSAGE_TOO_LARGE`; UNAVAILABLE `STORAGE_UNAVAILABLE` (S4); INTERNAL
+ * `INTERNAL`. The reasons are the values of `ErrorReason` (contract.proto).
+ *
  * @generated from service baton.v1.WorkflowService
  */
 export const WorkflowService: GenService<{
   /**
    * Creates or replaces a workflow definition, given as a message or as YAML
    * (the same fields; see docs/WORKFLOWS.md), after static analysis (D1, D2).
+   *
+   * Called by workflow authors and agents, often first with `validate_only`.
+   * Next: StartRun. Errors: INVALID_ARGUMENT `INVALID_FIELD`, one violation
+   * per analysis finding (D1); ABORTED `RESOURCE_VERSION_STALE` when the given
+   * `resource_version` is no longer current (D2: read it again with
+   * GetWorkflow).
    *
    * @generated from rpc baton.v1.WorkflowService.PutWorkflow
    */
@@ -777,6 +797,10 @@ export const WorkflowService: GenService<{
   /**
    * Returns a workflow definition.
    *
+   * Called by authors and agents, e.g. to read `resource_version` before a
+   * PutWorkflow or StartRun. Next: StartRun, PutWorkflow or DeleteWorkflow.
+   * Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16).
+   *
    * @generated from rpc baton.v1.WorkflowService.GetWorkflow
    */
   getWorkflow: {
@@ -786,6 +810,10 @@ export const WorkflowService: GenService<{
   },
   /**
    * Lists workflow definitions of a namespace by name.
+   *
+   * Called by authors, operators and agents. Next: ListWorkflows again with
+   * `next_page_token`; GetWorkflow or StartRun for one of them.
+   * Errors: only those every call may answer (see the service comment).
    *
    * @generated from rpc baton.v1.WorkflowService.ListWorkflows
    */
@@ -797,6 +825,10 @@ export const WorkflowService: GenService<{
   /**
    * Deletes a workflow definition; runs already started go on (D3).
    *
+   * Called by authors and operators. Next: nothing; ListRuns shows the runs
+   * that go on. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+   * `RESOURCE_VERSION_STALE` when `resource_version` is set and not current.
+   *
    * @generated from rpc baton.v1.WorkflowService.DeleteWorkflow
    */
   deleteWorkflow: {
@@ -806,6 +838,12 @@ export const WorkflowService: GenService<{
   },
   /**
    * Starts a run: its root steps start (or wait for approval) in the same transaction.
+   *
+   * Called by producers and agents. Next: WatchRun (with `run_id`) or GetRun
+   * to follow it; ApproveStep or RejectStep for a step in WAITING_APPROVAL;
+   * CancelRun. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+   * `RESOURCE_VERSION_STALE` when `workflow_version` is not current;
+   * ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (D17).
    *
    * D17: With an `idempotency_key`, a second StartRun with the same namespace,
    *      key and body MUST return the original run with `created` false; with
@@ -822,6 +860,10 @@ export const WorkflowService: GenService<{
   /**
    * Returns a run with every step's state, join state, attempts and errors.
    *
+   * Called by anyone holding a run id. Next: the actions in the answer's
+   * contract (ApproveStep, RejectStep, CancelRun while it runs).
+   * Errors: NOT_FOUND `RUN_NOT_FOUND` (D16).
+   *
    * @generated from rpc baton.v1.WorkflowService.GetRun
    */
   getRun: {
@@ -831,6 +873,11 @@ export const WorkflowService: GenService<{
   },
   /**
    * Lists runs, newest first, filtered by namespace, workflow and states.
+   *
+   * Called by operators and agents. Next: ListRuns again with
+   * `next_page_token`; GetRun for one run's steps.
+   * Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that does not
+   * match the filters.
    *
    * @generated from rpc baton.v1.WorkflowService.ListRuns
    */
@@ -843,6 +890,11 @@ export const WorkflowService: GenService<{
    * Cancels a running run (D11). Cancelling a CANCELLED run succeeds and changes
    * nothing; any other ended run fails with INVALID_STATE.
    *
+   * Called by producers, operators and agents. Next: WatchRun or GetRun to see
+   * its open steps' tasks end. Errors: NOT_FOUND `RUN_NOT_FOUND` (D16);
+   * FAILED_PRECONDITION `INVALID_STATE` for a SUCCEEDED, FAILED or TIMED_OUT
+   * run (S3).
+   *
    * @generated from rpc baton.v1.WorkflowService.CancelRun
    */
   cancelRun: {
@@ -853,6 +905,12 @@ export const WorkflowService: GenService<{
   /**
    * Starts a step waiting in WAITING_APPROVAL (D10); any other state fails
    * with INVALID_STATE.
+   *
+   * Called by the approver (a person or an agent) after GetRun or a
+   * STEP_WAITING_APPROVAL event. Next: WatchRun or GetRun.
+   * Errors: NOT_FOUND `RUN_NOT_FOUND` or `STEP_NOT_FOUND` (D16);
+   * FAILED_PRECONDITION `INVALID_STATE` when the run has ended or the step is
+   * not in WAITING_APPROVAL (S3).
    *
    * @generated from rpc baton.v1.WorkflowService.ApproveStep
    */
@@ -865,6 +923,9 @@ export const WorkflowService: GenService<{
    * Fails a step waiting in WAITING_APPROVAL with error type
    * `approval_rejected`; its on_failure applies (D9, D10).
    *
+   * Called by the approver, as for ApproveStep. Next: WatchRun or GetRun.
+   * Errors: as ApproveStep's.
+   *
    * @generated from rpc baton.v1.WorkflowService.RejectStep
    */
   rejectStep: {
@@ -875,6 +936,13 @@ export const WorkflowService: GenService<{
   /**
    * Streams run events: first every event after `after_cursor`, then live
    * events, in cursor order, without gaps or duplicates.
+   *
+   * Called by producers, operators and agents following runs. After a broken
+   * stream, call WatchRun again with the last event's cursor as
+   * `after_cursor`; GetRun reads a run's full state.
+   * Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`;
+   * NOT_FOUND `RUN_NOT_FOUND` for an unknown `run_id` (D16). Later, the stream
+   * may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the last cursor).
    *
    * D18: A WatchRun stream for one `run_id` MUST end after it sent that run's
    *      terminal RUN_* event.

@@ -71,14 +71,38 @@ const (
 type WorkflowServiceClient interface {
 	// Creates or replaces a workflow definition, given as a message or as YAML
 	// (the same fields; see docs/WORKFLOWS.md), after static analysis (D1, D2).
+	//
+	// Called by workflow authors and agents, often first with `validate_only`.
+	// Next: StartRun. Errors: INVALID_ARGUMENT `INVALID_FIELD`, one violation
+	// per analysis finding (D1); ABORTED `RESOURCE_VERSION_STALE` when the given
+	// `resource_version` is no longer current (D2: read it again with
+	// GetWorkflow).
 	PutWorkflow(context.Context, *connect.Request[v1.PutWorkflowRequest]) (*connect.Response[v1.PutWorkflowResponse], error)
 	// Returns a workflow definition.
+	//
+	// Called by authors and agents, e.g. to read `resource_version` before a
+	// PutWorkflow or StartRun. Next: StartRun, PutWorkflow or DeleteWorkflow.
+	// Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16).
 	GetWorkflow(context.Context, *connect.Request[v1.GetWorkflowRequest]) (*connect.Response[v1.GetWorkflowResponse], error)
 	// Lists workflow definitions of a namespace by name.
+	//
+	// Called by authors, operators and agents. Next: ListWorkflows again with
+	// `next_page_token`; GetWorkflow or StartRun for one of them.
+	// Errors: only those every call may answer (see the service comment).
 	ListWorkflows(context.Context, *connect.Request[v1.ListWorkflowsRequest]) (*connect.Response[v1.ListWorkflowsResponse], error)
 	// Deletes a workflow definition; runs already started go on (D3).
+	//
+	// Called by authors and operators. Next: nothing; ListRuns shows the runs
+	// that go on. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+	// `RESOURCE_VERSION_STALE` when `resource_version` is set and not current.
 	DeleteWorkflow(context.Context, *connect.Request[v1.DeleteWorkflowRequest]) (*connect.Response[v1.DeleteWorkflowResponse], error)
 	// Starts a run: its root steps start (or wait for approval) in the same transaction.
+	//
+	// Called by producers and agents. Next: WatchRun (with `run_id`) or GetRun
+	// to follow it; ApproveStep or RejectStep for a step in WAITING_APPROVAL;
+	// CancelRun. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+	// `RESOURCE_VERSION_STALE` when `workflow_version` is not current;
+	// ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (D17).
 	//
 	// D17: With an `idempotency_key`, a second StartRun with the same namespace,
 	//
@@ -87,20 +111,50 @@ type WorkflowServiceClient interface {
 	//	reason `IDEMPOTENCY_KEY_REUSED`.
 	StartRun(context.Context, *connect.Request[v1.StartRunRequest]) (*connect.Response[v1.StartRunResponse], error)
 	// Returns a run with every step's state, join state, attempts and errors.
+	//
+	// Called by anyone holding a run id. Next: the actions in the answer's
+	// contract (ApproveStep, RejectStep, CancelRun while it runs).
+	// Errors: NOT_FOUND `RUN_NOT_FOUND` (D16).
 	GetRun(context.Context, *connect.Request[v1.GetRunRequest]) (*connect.Response[v1.GetRunResponse], error)
 	// Lists runs, newest first, filtered by namespace, workflow and states.
+	//
+	// Called by operators and agents. Next: ListRuns again with
+	// `next_page_token`; GetRun for one run's steps.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that does not
+	// match the filters.
 	ListRuns(context.Context, *connect.Request[v1.ListRunsRequest]) (*connect.Response[v1.ListRunsResponse], error)
 	// Cancels a running run (D11). Cancelling a CANCELLED run succeeds and changes
 	// nothing; any other ended run fails with INVALID_STATE.
+	//
+	// Called by producers, operators and agents. Next: WatchRun or GetRun to see
+	// its open steps' tasks end. Errors: NOT_FOUND `RUN_NOT_FOUND` (D16);
+	// FAILED_PRECONDITION `INVALID_STATE` for a SUCCEEDED, FAILED or TIMED_OUT
+	// run (S3).
 	CancelRun(context.Context, *connect.Request[v1.CancelRunRequest]) (*connect.Response[v1.CancelRunResponse], error)
 	// Starts a step waiting in WAITING_APPROVAL (D10); any other state fails
 	// with INVALID_STATE.
+	//
+	// Called by the approver (a person or an agent) after GetRun or a
+	// STEP_WAITING_APPROVAL event. Next: WatchRun or GetRun.
+	// Errors: NOT_FOUND `RUN_NOT_FOUND` or `STEP_NOT_FOUND` (D16);
+	// FAILED_PRECONDITION `INVALID_STATE` when the run has ended or the step is
+	// not in WAITING_APPROVAL (S3).
 	ApproveStep(context.Context, *connect.Request[v1.ApproveStepRequest]) (*connect.Response[v1.ApproveStepResponse], error)
 	// Fails a step waiting in WAITING_APPROVAL with error type
 	// `approval_rejected`; its on_failure applies (D9, D10).
+	//
+	// Called by the approver, as for ApproveStep. Next: WatchRun or GetRun.
+	// Errors: as ApproveStep's.
 	RejectStep(context.Context, *connect.Request[v1.RejectStepRequest]) (*connect.Response[v1.RejectStepResponse], error)
 	// Streams run events: first every event after `after_cursor`, then live
 	// events, in cursor order, without gaps or duplicates.
+	//
+	// Called by producers, operators and agents following runs. After a broken
+	// stream, call WatchRun again with the last event's cursor as
+	// `after_cursor`; GetRun reads a run's full state.
+	// Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`;
+	// NOT_FOUND `RUN_NOT_FOUND` for an unknown `run_id` (D16). Later, the stream
+	// may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the last cursor).
 	//
 	// D18: A WatchRun stream for one `run_id` MUST end after it sent that run's
 	//
@@ -262,14 +316,38 @@ func (c *workflowServiceClient) WatchRun(ctx context.Context, req *connect.Reque
 type WorkflowServiceHandler interface {
 	// Creates or replaces a workflow definition, given as a message or as YAML
 	// (the same fields; see docs/WORKFLOWS.md), after static analysis (D1, D2).
+	//
+	// Called by workflow authors and agents, often first with `validate_only`.
+	// Next: StartRun. Errors: INVALID_ARGUMENT `INVALID_FIELD`, one violation
+	// per analysis finding (D1); ABORTED `RESOURCE_VERSION_STALE` when the given
+	// `resource_version` is no longer current (D2: read it again with
+	// GetWorkflow).
 	PutWorkflow(context.Context, *connect.Request[v1.PutWorkflowRequest]) (*connect.Response[v1.PutWorkflowResponse], error)
 	// Returns a workflow definition.
+	//
+	// Called by authors and agents, e.g. to read `resource_version` before a
+	// PutWorkflow or StartRun. Next: StartRun, PutWorkflow or DeleteWorkflow.
+	// Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16).
 	GetWorkflow(context.Context, *connect.Request[v1.GetWorkflowRequest]) (*connect.Response[v1.GetWorkflowResponse], error)
 	// Lists workflow definitions of a namespace by name.
+	//
+	// Called by authors, operators and agents. Next: ListWorkflows again with
+	// `next_page_token`; GetWorkflow or StartRun for one of them.
+	// Errors: only those every call may answer (see the service comment).
 	ListWorkflows(context.Context, *connect.Request[v1.ListWorkflowsRequest]) (*connect.Response[v1.ListWorkflowsResponse], error)
 	// Deletes a workflow definition; runs already started go on (D3).
+	//
+	// Called by authors and operators. Next: nothing; ListRuns shows the runs
+	// that go on. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+	// `RESOURCE_VERSION_STALE` when `resource_version` is set and not current.
 	DeleteWorkflow(context.Context, *connect.Request[v1.DeleteWorkflowRequest]) (*connect.Response[v1.DeleteWorkflowResponse], error)
 	// Starts a run: its root steps start (or wait for approval) in the same transaction.
+	//
+	// Called by producers and agents. Next: WatchRun (with `run_id`) or GetRun
+	// to follow it; ApproveStep or RejectStep for a step in WAITING_APPROVAL;
+	// CancelRun. Errors: NOT_FOUND `WORKFLOW_NOT_FOUND` (D16); ABORTED
+	// `RESOURCE_VERSION_STALE` when `workflow_version` is not current;
+	// ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED` (D17).
 	//
 	// D17: With an `idempotency_key`, a second StartRun with the same namespace,
 	//
@@ -278,20 +356,50 @@ type WorkflowServiceHandler interface {
 	//	reason `IDEMPOTENCY_KEY_REUSED`.
 	StartRun(context.Context, *connect.Request[v1.StartRunRequest]) (*connect.Response[v1.StartRunResponse], error)
 	// Returns a run with every step's state, join state, attempts and errors.
+	//
+	// Called by anyone holding a run id. Next: the actions in the answer's
+	// contract (ApproveStep, RejectStep, CancelRun while it runs).
+	// Errors: NOT_FOUND `RUN_NOT_FOUND` (D16).
 	GetRun(context.Context, *connect.Request[v1.GetRunRequest]) (*connect.Response[v1.GetRunResponse], error)
 	// Lists runs, newest first, filtered by namespace, workflow and states.
+	//
+	// Called by operators and agents. Next: ListRuns again with
+	// `next_page_token`; GetRun for one run's steps.
+	// Errors: INVALID_ARGUMENT `INVALID_FIELD` for a page token that does not
+	// match the filters.
 	ListRuns(context.Context, *connect.Request[v1.ListRunsRequest]) (*connect.Response[v1.ListRunsResponse], error)
 	// Cancels a running run (D11). Cancelling a CANCELLED run succeeds and changes
 	// nothing; any other ended run fails with INVALID_STATE.
+	//
+	// Called by producers, operators and agents. Next: WatchRun or GetRun to see
+	// its open steps' tasks end. Errors: NOT_FOUND `RUN_NOT_FOUND` (D16);
+	// FAILED_PRECONDITION `INVALID_STATE` for a SUCCEEDED, FAILED or TIMED_OUT
+	// run (S3).
 	CancelRun(context.Context, *connect.Request[v1.CancelRunRequest]) (*connect.Response[v1.CancelRunResponse], error)
 	// Starts a step waiting in WAITING_APPROVAL (D10); any other state fails
 	// with INVALID_STATE.
+	//
+	// Called by the approver (a person or an agent) after GetRun or a
+	// STEP_WAITING_APPROVAL event. Next: WatchRun or GetRun.
+	// Errors: NOT_FOUND `RUN_NOT_FOUND` or `STEP_NOT_FOUND` (D16);
+	// FAILED_PRECONDITION `INVALID_STATE` when the run has ended or the step is
+	// not in WAITING_APPROVAL (S3).
 	ApproveStep(context.Context, *connect.Request[v1.ApproveStepRequest]) (*connect.Response[v1.ApproveStepResponse], error)
 	// Fails a step waiting in WAITING_APPROVAL with error type
 	// `approval_rejected`; its on_failure applies (D9, D10).
+	//
+	// Called by the approver, as for ApproveStep. Next: WatchRun or GetRun.
+	// Errors: as ApproveStep's.
 	RejectStep(context.Context, *connect.Request[v1.RejectStepRequest]) (*connect.Response[v1.RejectStepResponse], error)
 	// Streams run events: first every event after `after_cursor`, then live
 	// events, in cursor order, without gaps or duplicates.
+	//
+	// Called by producers, operators and agents following runs. After a broken
+	// stream, call WatchRun again with the last event's cursor as
+	// `after_cursor`; GetRun reads a run's full state.
+	// Errors, before the first event: INVALID_ARGUMENT `INVALID_FIELD`;
+	// NOT_FOUND `RUN_NOT_FOUND` for an unknown `run_id` (D16). Later, the stream
+	// may end UNAVAILABLE `STORAGE_UNAVAILABLE` (resume from the last cursor).
 	//
 	// D18: A WatchRun stream for one `run_id` MUST end after it sent that run's
 	//
