@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
@@ -32,7 +32,7 @@ _TRANSIENT_CODES = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.RES
 #: The reason of an error that arrived without an ErrorDetail, by code: the
 #: ErrorReason values documented for that case; every other code is UNKNOWN
 #: ("act on the gRPC code").
-_CODE_REASONS: dict[Code, int] = {
+_CODE_REASONS: dict[Code, contract_pb2.ErrorReason] = {
     Code.UNAVAILABLE: contract_pb2.UNAVAILABLE,
     Code.CANCELED: contract_pb2.CANCELED,
     Code.DEADLINE_EXCEEDED: contract_pb2.DEADLINE_EXCEEDED,
@@ -105,12 +105,12 @@ class BatonError(Exception):
         )
 
     @property
-    def reason_code(self) -> int:
+    def reason_code(self) -> contract_pb2.ErrorReason:
         """:attr:`reason` as a ``baton.v1.contract_pb2.ErrorReason`` value (compare with
         e.g. ``contract_pb2.LEASE_STALE``); ``ERROR_REASON_UNSPECIFIED`` for a reason
         this SDK's vocabulary does not know (a newer server)."""
         try:
-            return contract_pb2.ErrorReason.Value(self.reason)
+            return cast(contract_pb2.ErrorReason, contract_pb2.ErrorReason.Value(self.reason))
         except ValueError:
             return contract_pb2.ERROR_REASON_UNSPECIFIED
 
@@ -146,7 +146,7 @@ class BatonError(Exception):
         return out
 
     @classmethod
-    def of(cls, code: Code, reason: int, message: str, detail: contract_pb2.ErrorDetail | None = None) -> BatonError:
+    def of(cls, code: Code, reason: contract_pb2.ErrorReason, message: str, detail: contract_pb2.ErrorDetail | None = None) -> BatonError:
         """An error the SDK raises itself, shaped like one the server would have sent;
         ``reason`` is an ErrorReason value, e.g. ``contract_pb2.LEASE_STALE``."""
         name = contract_pb2.ErrorReason.Name(reason)
