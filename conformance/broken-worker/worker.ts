@@ -29,6 +29,7 @@ import {
   type AdapterRequest,
   type HandlerBehavior,
 } from "../../gen/ts/baton/conformance/v1/conformance_pb.js";
+import { ErrorReason } from "../../gen/ts/baton/v1/contract_pb.js";
 import type { Task } from "../../gen/ts/baton/v1/task_pb.js";
 import { ResultSchema, type Result, type Welcome } from "../../gen/ts/baton/v1/worker_pb.js";
 import { ConnectRequestSchema, WorkerService, type ConnectRequest, type ConnectResponse } from "../../gen/ts/baton/v1/worker_service_pb.js";
@@ -230,7 +231,7 @@ class MiniWorker {
         if (m.value.accepted || !this.#flags.staleResend) this.#outbox.delete(k);
         else entry.refused = true;
         // X2: a completion that crossed a Cancel is refused; the cancellation failure is still owed.
-        if (!m.value.accepted && m.value.error?.reason === "CANCEL_REQUESTED" && entry.result.outcome.case === "completed" && !this.#flags.completeAfterCancel) {
+        if (!m.value.accepted && m.value.error?.reason === ErrorReason[ErrorReason.CANCEL_REQUESTED] && entry.result.outcome.case === "completed" && !this.#flags.completeAfterCancel) {
           this.#outbox.set(k, { result: create(ResultSchema, { taskId: m.value.taskId, leaseId: m.value.leaseId, outcome: { case: "failed", value: { error: { type: "cancelled", message: m.value.error.message } } } }), sent: false });
           this.#flush();
         }

@@ -13,7 +13,7 @@ import { create, type DescMessage, type JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromMs, type Duration } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { ErrorDetailSchema, ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { TaskSchema, TaskState, type Task } from "../../../gen/ts/baton/v1/task_pb.js";
 import {
   CompleteTaskResponseSchema,
@@ -446,12 +446,12 @@ export class ReferenceServer {
   /** What Baton would do with a Result (R2, R3, L1, X2). */
   #decide(r: Result): { accepted: boolean; state: TaskState; reason: string; message: string } {
     const task = this.#tasks.get(r.taskId);
-    if (!task) return { accepted: false, state: TaskState.UNSPECIFIED, reason: "TASK_NOT_FOUND", message: `no task ${r.taskId}` };
+    if (!task) return { accepted: false, state: TaskState.UNSPECIFIED, reason: ErrorReason[ErrorReason.TASK_NOT_FOUND], message: `no task ${r.taskId}` };
     if (task.acceptedLeaseId === r.leaseId) return { accepted: true, state: task.state, reason: "", message: "" };
     const lease = this.#currentLease(r.taskId, r.leaseId);
-    if (!lease) return { accepted: false, state: task.state, reason: "LEASE_STALE", message: "the lease is not current" };
+    if (!lease) return { accepted: false, state: task.state, reason: ErrorReason[ErrorReason.LEASE_STALE], message: "the lease is not current" };
     if (task.cancelRequested && r.outcome.case === "completed") {
-      return { accepted: false, state: task.state, reason: "CANCEL_REQUESTED", message: "the task was cancelled: report the cancellation failure" };
+      return { accepted: false, state: task.state, reason: ErrorReason[ErrorReason.CANCEL_REQUESTED], message: "the task was cancelled: report the cancellation failure" };
     }
     lease.current = false;
     task.acceptedLeaseId = r.leaseId;
@@ -592,7 +592,7 @@ export class ReferenceServer {
     }
     this.#unaryAnswer(session, r, outcome.accepted, outcome.state, outcome.reason);
     if (!outcome.accepted) {
-      throw new ConnectError(outcome.message, outcome.reason === "TASK_NOT_FOUND" ? Code.NotFound : Code.FailedPrecondition, undefined, [
+      throw new ConnectError(outcome.message, outcome.reason === ErrorReason[ErrorReason.TASK_NOT_FOUND] ? Code.NotFound : Code.FailedPrecondition, undefined, [
         { desc: ErrorDetailSchema, value: { reason: outcome.reason, message: outcome.message } },
       ]);
     }
@@ -702,7 +702,7 @@ function refs(list: LeaseRef[]) {
 
 function staleError(): ConnectError {
   return new ConnectError("the lease is not current", Code.FailedPrecondition, undefined, [
-    { desc: ErrorDetailSchema, value: { reason: "LEASE_STALE", message: "the lease is not current" } },
+    { desc: ErrorDetailSchema, value: { reason: ErrorReason[ErrorReason.LEASE_STALE], message: "the lease is not current" } },
   ]);
 }
 

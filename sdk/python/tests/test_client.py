@@ -21,6 +21,7 @@ from baton import (
     retry_policy,
     task_timeouts,
 )
+from baton.v1 import contract_pb2
 
 
 async def test_create_get_idempotency(server: BatonServer, queue: str) -> None:
@@ -63,7 +64,7 @@ async def test_create_get_idempotency(server: BatonServer, queue: str) -> None:
         with pytest.raises(BatonError) as reused:
             await client.create_task(queue, "email.send", {"to": "bob@example.com"}, idempotency_key=key)
         assert reused.value.code == Code.ALREADY_EXISTS
-        assert reused.value.reason == "IDEMPOTENCY_KEY_REUSED"
+        assert reused.value.reason_code == contract_pb2.IDEMPOTENCY_KEY_REUSED
         assert reused.value.contract is not None
 
         got = await client.get_task(task.id)
@@ -76,16 +77,16 @@ async def test_typed_errors(server: BatonServer, queue: str) -> None:
             await client.create_task("", "bad type!", priority=5000, max_attempts=-1)
         err = invalid.value
         assert err.code == Code.INVALID_ARGUMENT
-        assert err.reason == "INVALID_FIELD"
+        assert err.reason_code == contract_pb2.INVALID_FIELD
         fields = {v.field for v in err.field_violations}
         assert {"queue", "type", "priority", "max_attempts"} <= fields, fields
         assert not err.retryable
-        assert err.detail is not None and err.detail.reason == "INVALID_FIELD"
+        assert err.detail is not None and err.detail.reason == contract_pb2.ErrorReason.Name(contract_pb2.INVALID_FIELD)
 
         with pytest.raises(BatonError) as missing:
             await client.get_task(str(uuid.uuid4()))
         assert missing.value.code == Code.NOT_FOUND
-        assert missing.value.reason == "TASK_NOT_FOUND"
+        assert missing.value.reason_code == contract_pb2.TASK_NOT_FOUND
 
         created = await client.create_task(queue, "t")
         cancelled = await client.cancel_task(created.task.id, "not needed")
@@ -94,7 +95,7 @@ async def test_typed_errors(server: BatonServer, queue: str) -> None:
         with pytest.raises(BatonError) as wrong_state:
             await client.requeue_task(created.task.id)
         assert wrong_state.value.code == Code.FAILED_PRECONDITION
-        assert wrong_state.value.reason == "INVALID_STATE"
+        assert wrong_state.value.reason_code == contract_pb2.INVALID_STATE
         assert wrong_state.value.contract is not None
         assert wrong_state.value.contract.state == "CANCELLED"
 
@@ -167,7 +168,7 @@ async def test_polling_worker_calls(server: BatonServer, queue: str) -> None:
         assert failed.state == TaskState.TASK_STATE_PENDING
         with pytest.raises(BatonError) as stale:
             await client.heartbeat(task.id, lease)
-        assert stale.value.reason == "LEASE_STALE"
+        assert stale.value.reason_code == contract_pb2.LEASE_STALE
         assert stale.value.code == Code.FAILED_PRECONDITION
 
         again = await client.claim_tasks(queue, "poller-1", wait=5)

@@ -100,7 +100,8 @@ def test_baton_error_decodes_error_detail() -> None:
     packed = ErrorDetail(Any(type_url="type.googleapis.com/baton.v1.ErrorDetail", value=detail.SerializeToString()))
     err = BatonError.from_connect_error(ConnectError(Code.INVALID_ARGUMENT, "invalid request", [packed]))
     assert err.code == Code.INVALID_ARGUMENT
-    assert err.reason == "INVALID_FIELD"
+    assert err.reason == "INVALID_FIELD"  # the wire string
+    assert err.reason_code == contract_pb2.INVALID_FIELD
     assert err.field_violations[0].field == "queue"
     assert err.retryable and err.retry_after == 2.0
     assert err.contract is not None and err.contract.state == "PENDING"
@@ -108,8 +109,18 @@ def test_baton_error_decodes_error_detail() -> None:
 
     # Without a detail (a proxy answered): the reason comes from the code; transient codes retry.
     bare = BatonError.from_exception(ConnectError(Code.UNAVAILABLE, "no route"))
-    assert bare.reason == "UNAVAILABLE" and bare.retryable and bare.contract is None
-    assert not BatonError.from_exception(ConnectError(Code.NOT_FOUND, "x")).retryable
+    assert bare.reason_code == contract_pb2.UNAVAILABLE and bare.retryable and bare.contract is None
+    assert bare.reason == contract_pb2.ErrorReason.Name(contract_pb2.UNAVAILABLE)
+    not_found = BatonError.from_exception(ConnectError(Code.NOT_FOUND, "x"))
+    assert not not_found.retryable
+    # Codes the vocabulary has no client-side reason for are UNKNOWN: act on the code.
+    assert not_found.reason_code == contract_pb2.UNKNOWN
+    assert BatonError.from_exception(ConnectError(Code.DEADLINE_EXCEEDED, "x")).reason_code == contract_pb2.DEADLINE_EXCEEDED
+    # A reason newer than this SDK's vocabulary keeps its wire string.
+    newer = BatonError(Code.ABORTED, "x", reason="SOMETHING_NEWER")
+    assert newer.reason == "SOMETHING_NEWER" and newer.reason_code == contract_pb2.ERROR_REASON_UNSPECIFIED
+    own = BatonError.of(Code.FAILED_PRECONDITION, contract_pb2.LEASE_STALE, "lost")
+    assert own.reason == "LEASE_STALE" and own.detail is not None and own.detail.reason == "LEASE_STALE"
     assert BatonError.from_exception(bare) is bare
 
 
@@ -193,7 +204,7 @@ async def test_worker_without_welcome_backs_off_and_retries() -> None:
         async with worker:
             await asyncio.wait_for(three.wait(), 10)
         for e in ends[:3]:
-            assert e.error is not None and e.error.reason == "PROTOCOL_ERROR", e.error
+            assert e.error is not None and e.error.reason_code == contract_pb2.PROTOCOL_VIOLATION, e.error
             assert e.reconnect_in is not None and 0.1 <= e.reconnect_in <= 0.3
         assert not worker.connected
 

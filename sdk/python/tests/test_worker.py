@@ -29,7 +29,7 @@ from baton import (
     from_struct,
     retry_policy,
 )
-from baton.v1 import task_pb2
+from baton.v1 import contract_pb2, task_pb2
 
 FAST_RECONNECT = BackoffOptions(floor=0.1, cap=0.5)
 
@@ -307,7 +307,7 @@ async def test_extend_lease_of_a_lost_lease_fails(server: BatonServer, queue: st
         await lost
     err = result["err"]
     assert isinstance(err, BatonError)
-    assert err.code == Code.FAILED_PRECONDITION and err.reason == "LEASE_STALE"
+    assert err.code == Code.FAILED_PRECONDITION and err.reason_code == contract_pb2.LEASE_STALE
 
 
 async def test_unknown_task_type_handler_dead_letters(server: BatonServer, queue: str) -> None:

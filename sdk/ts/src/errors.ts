@@ -1,10 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
-import { ErrorDetailSchema, type AgentContract, type ErrorDetail } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { ErrorDetailSchema, ErrorReason, type AgentContract, type ErrorDetail } from "../../../gen/ts/baton/v1/contract_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 
-export { Code };
+export { Code, ErrorReason };
 
 export interface FieldViolation {
   /** The field's path in proto names, e.g. `retry_policy.multiplier`. */
@@ -26,8 +26,16 @@ const TRANSIENT_CODES = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded, 
 export class BatonError extends Error {
   override readonly name = "BatonError";
   readonly code: Code;
-  /** UPPER_SNAKE_CASE, e.g. `LEASE_STALE`; derived from the code when the server sent none. */
+  /**
+   * The wire string, the name of an `ErrorReason` value such as `LEASE_STALE`;
+   * derived from the code when the server sent none (see `reasonCode`).
+   */
   readonly reason: string;
+  /**
+   * `reason` as an `ErrorReason` value; `ErrorReason.ERROR_REASON_UNSPECIFIED`
+   * for a name this SDK's vocabulary does not know (a newer server).
+   */
+  readonly reasonCode: ErrorReason;
   readonly fieldViolations: FieldViolation[];
   /** The agent contract: state, next actions, recovery guidance. */
   readonly contract: AgentContract | undefined;
@@ -46,6 +54,7 @@ export class BatonError extends Error {
     this.rawMessage = cause.rawMessage;
     const detail = cause.findDetails(ErrorDetailSchema)[0];
     this.reason = detail?.reason || codeReason(cause.code);
+    this.reasonCode = reasonCodeOf(this.reason);
     this.fieldViolations = (detail?.fieldViolations ?? []).map((v) => ({ field: v.field, description: v.description }));
     this.contract = detail?.contract;
     const recovery = detail?.contract?.recovery;
@@ -57,8 +66,9 @@ export class BatonError extends Error {
    * An error the SDK raises itself (e.g. a lost lease reported on the worker
    * stream), shaped like one the server would have sent.
    */
-  static of(code: Code, reason: string, message: string, detail?: ErrorDetail): BatonError {
-    const d = detail ?? create(ErrorDetailSchema, { reason, message });
+  static of(code: Code, reason: ErrorReason | string, message: string, detail?: ErrorDetail): BatonError {
+    const name = typeof reason === "string" ? reason : reasonName(reason);
+    const d = detail ?? create(ErrorDetailSchema, { reason: name, message });
     return new BatonError(new ConnectError(message, code, undefined, [{ desc: ErrorDetailSchema, value: d }]));
   }
 
@@ -69,9 +79,32 @@ export class BatonError extends Error {
   }
 }
 
-/** `Code.NotFound` → `NOT_FOUND`, the convention the server uses for reasons too. */
+/** The wire string of an ErrorReason value: `ErrorReason.LEASE_STALE` → `LEASE_STALE`. */
+export function reasonName(reason: ErrorReason): string {
+  return ErrorReason[reason];
+}
+
+/** A wire string as an ErrorReason value; ERROR_REASON_UNSPECIFIED when unknown. */
+export function reasonCodeOf(reason: string): ErrorReason {
+  const value = (ErrorReason as unknown as Record<string, ErrorReason | string | undefined>)[reason];
+  return typeof value === "number" ? value : ErrorReason.ERROR_REASON_UNSPECIFIED;
+}
+
+/**
+ * The reason of an error without an ErrorDetail (a proxy or the network
+ * answered): the ErrorReason values documented for those codes, and UNKNOWN
+ * ("act on the gRPC code") for every other code.
+ */
+const CODE_REASONS = new Map<Code, ErrorReason>([
+  [Code.Unavailable, ErrorReason.UNAVAILABLE],
+  [Code.Canceled, ErrorReason.CANCELED],
+  [Code.DeadlineExceeded, ErrorReason.DEADLINE_EXCEEDED],
+  [Code.Internal, ErrorReason.INTERNAL],
+  [Code.Unimplemented, ErrorReason.UNIMPLEMENTED],
+]);
+
 function codeReason(code: Code): string {
-  return (Code[code] ?? "UNKNOWN").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  return reasonName(CODE_REASONS.get(code) ?? ErrorReason.UNKNOWN);
 }
 
 export interface HandlerErrorOptions {

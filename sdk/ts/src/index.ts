@@ -17,7 +17,7 @@ export { WorkflowClient } from "./workflow.js";
 export type { PutWorkflowResult, StartRunInput, WorkflowInput } from "./workflow.js";
 export type { HttpVersion, Protocol } from "./transport.js";
 
-export { BatonError, Code, NonRetryableError, RetryableError, TaskAbortedError } from "./errors.js";
+export { BatonError, Code, ErrorReason, NonRetryableError, reasonCodeOf, reasonName, RetryableError, TaskAbortedError } from "./errors.js";
 export type { AbortCause, FieldViolation, HandlerErrorOptions } from "./errors.js";
 
 export { Worker } from "./worker.js";

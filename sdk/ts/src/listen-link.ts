@@ -5,7 +5,7 @@ import { AckSchema, CancelSchema, type Hello, type LeaseRef, type Result } from 
 import type { WorkerService } from "../../../gen/ts/baton/v1/worker_service_pb.js";
 import type { TaskService } from "../../../gen/ts/baton/v1/task_service_pb.js";
 import { Backoff } from "./backoff.js";
-import { BatonError } from "./errors.js";
+import { BatonError, ErrorReason } from "./errors.js";
 import type { ServerMessage, WorkerLink } from "./link.js";
 import type { Logger } from "./logger.js";
 import { AsyncQueue } from "./queue.js";
@@ -14,7 +14,7 @@ import { sleep } from "./timers.js";
 const leaseKey = (taskId: string, leaseId: string) => `${taskId}\u0000${leaseId}`;
 
 /** Answers that mean the worker no longer holds the lease (L4): stop, and never retry the call. */
-const LEASE_GONE = new Set(["LEASE_STALE", "TASK_NOT_FOUND"]);
+const LEASE_GONE = new Set([ErrorReason.LEASE_STALE, ErrorReason.TASK_NOT_FOUND]);
 
 /**
  * The fallback session (F1): WorkerService.Listen brings Welcome, Assign,
@@ -77,7 +77,7 @@ export class ListenLink implements WorkerLink {
       }
     } catch (err) {
       const e = BatonError.from(err);
-      if (LEASE_GONE.has(e.reason)) {
+      if (LEASE_GONE.has(e.reasonCode)) {
         this.#lost.add(leaseKey(taskId, leaseId));
         this.#inbox.push({ case: "cancel", value: create(CancelSchema, { taskId, leaseId, reason: e.rawMessage, leaseLost: true }) });
       } else if (!this.#all.signal.aborted) {
@@ -153,7 +153,7 @@ export class ListenLink implements WorkerLink {
         });
       } catch (err) {
         const e = BatonError.from(err);
-        if (LEASE_GONE.has(e.reason)) {
+        if (LEASE_GONE.has(e.reasonCode)) {
           this.#inbox.push({ case: "cancel", value: create(CancelSchema, { taskId, leaseId, reason: e.rawMessage, leaseLost: true }) });
         } else {
           const detail = create(ErrorDetailSchema, { reason: e.reason, message: e.rawMessage });

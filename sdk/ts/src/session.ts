@@ -2,7 +2,7 @@ import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import type { Task } from "../../../gen/ts/baton/v1/task_pb.js";
 import type { Ack, Cancel, GoAway, Hello, LeaseRef, Welcome } from "../../../gen/ts/baton/v1/worker_pb.js";
-import { BatonError } from "./errors.js";
+import { BatonError, ErrorReason, reasonName } from "./errors.js";
 import { HeartbeatTimer } from "./heartbeat.js";
 import type { ServerMessage, WorkerLink } from "./link.js";
 import type { Logger } from "./logger.js";
@@ -42,11 +42,11 @@ function leaseKey(taskId: string, leaseId: string): string {
 }
 
 function protocolError(message: string): BatonError {
-  return BatonError.of(Code.Internal, "PROTOCOL_ERROR", `protocol error: ${message}`);
+  return BatonError.of(Code.Internal, ErrorReason.PROTOCOL_VIOLATION, `protocol error: ${message}`);
 }
 
 function notConnected(message = "not connected to Baton; try again"): BatonError {
-  return BatonError.of(Code.Unavailable, "NOT_CONNECTED", message);
+  return BatonError.of(Code.Unavailable, ErrorReason.UNAVAILABLE, message);
 }
 
 /**
@@ -136,7 +136,7 @@ export class Session {
   extendLease(taskId: string, leaseId: string, extendByMs: number): Promise<Date> {
     if (!this.ready) return Promise.reject(notConnected());
     if (this.#link.kind === "connect" && !this.#welcome!.features.includes("extend_lease")) {
-      return Promise.reject(BatonError.of(Code.Unimplemented, "UNSUPPORTED", "this server does not support ExtendLease"));
+      return Promise.reject(BatonError.of(Code.Unimplemented, ErrorReason.UNIMPLEMENTED, "this server does not support ExtendLease"));
     }
     return new Promise<Date>((resolve, reject) => {
       const key = leaseKey(taskId, leaseId);
@@ -144,7 +144,7 @@ export class Session {
         resolve,
         reject,
         timer: setTimeout(() => {
-          this.#settleExtension(key, pending, BatonError.of(Code.DeadlineExceeded, "NO_ANSWER", "no answer to ExtendLease"));
+          this.#settleExtension(key, pending, BatonError.of(Code.DeadlineExceeded, ErrorReason.DEADLINE_EXCEEDED, "no answer to ExtendLease"));
         }, EXTEND_TIMEOUT_MS),
       };
       const list = this.#extensions.get(key) ?? [];
@@ -246,7 +246,7 @@ export class Session {
     if (!leaseLost) return;
     const key = leaseKey(taskId, leaseId);
     for (const p of [...(this.#extensions.get(key) ?? [])]) {
-      this.#settleExtension(key, p, BatonError.of(Code.FailedPrecondition, "LEASE_STALE", `lease lost: ${reason}`));
+      this.#settleExtension(key, p, BatonError.of(Code.FailedPrecondition, ErrorReason.LEASE_STALE, `lease lost: ${reason}`));
     }
   }
 
@@ -268,6 +268,6 @@ export class Session {
 
 /** An Ack{accepted: false} as the BatonError a unary call would have thrown. */
 function refusal(ack: Ack, fallback: string): BatonError {
-  const code = ack.error?.reason === "INVALID_FIELD" ? Code.InvalidArgument : Code.FailedPrecondition;
-  return BatonError.of(code, ack.error?.reason || "REFUSED", ack.error?.message || fallback, ack.error);
+  const code = ack.error?.reason === reasonName(ErrorReason.INVALID_FIELD) ? Code.InvalidArgument : Code.FailedPrecondition;
+  return BatonError.of(code, ack.error?.reason || ErrorReason.RESULT_REFUSED, ack.error?.message || fallback, ack.error);
 }

@@ -6,7 +6,7 @@ import { FakeServer, leasedTask, type FakeStream } from "./fake-server.test-util
 import { silentLogger } from "./logger.js";
 import { Worker, type WorkerOptions } from "./worker.js";
 import { SDK_NAME } from "./version.js";
-import { NonRetryableError, TaskAbortedError } from "./errors.js";
+import { ErrorReason, NonRetryableError, reasonName, TaskAbortedError } from "./errors.js";
 import { AsyncQueue } from "./queue.js";
 
 const workers: Worker[] = [];
@@ -218,8 +218,8 @@ describe("Worker over a scripted server", () => {
     first.assign(refused);
     await first.next("result");
     const rejected = worker.once("rejected", undefined, 5_000);
-    first.send({ case: "ack", value: { taskId: refused.id, leaseId: refused.lease!.leaseId, accepted: false, error: { reason: "LEASE_STALE" } } });
-    expect((await rejected).error?.reason).toBe("LEASE_STALE");
+    first.send({ case: "ack", value: { taskId: refused.id, leaseId: refused.lease!.leaseId, accepted: false, error: { reason: reasonName(ErrorReason.LEASE_STALE) } } });
+    expect((await rejected).error?.reason).toBe(reasonName(ErrorReason.LEASE_STALE));
     first.end();
 
     const second = await server.accept();
@@ -240,7 +240,7 @@ describe("Worker over a scripted server", () => {
     expect((await stream.next("result")).outcome.case).toBe("completed");
     stream.send({
       case: "ack",
-      value: { taskId: task.id, leaseId: task.lease!.leaseId, accepted: false, error: { reason: "CANCEL_REQUESTED", message: "cancelled while running" } },
+      value: { taskId: task.id, leaseId: task.lease!.leaseId, accepted: false, error: { reason: reasonName(ErrorReason.CANCEL_REQUESTED), message: "cancelled while running" } },
     });
     const failure = await stream.next("result");
     expect(failure).toMatchObject({ taskId: task.id, leaseId: task.lease!.leaseId, outcome: { case: "failed", value: { error: { type: "cancelled" } } } });

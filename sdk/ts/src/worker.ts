@@ -9,7 +9,7 @@ import { HelloSchema, LeaseRefSchema, type Ack, type Cancel, type GoAway, type L
 import { WorkerService } from "../../../gen/ts/baton/v1/worker_service_pb.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { ConnectLink } from "./connect-link.js";
-import { BatonError, NonRetryableError } from "./errors.js";
+import { BatonError, ErrorReason, NonRetryableError, reasonName } from "./errors.js";
 import { Emitter } from "./events.js";
 import type { WorkerLink } from "./link.js";
 import { ListenLink } from "./listen-link.js";
@@ -394,7 +394,7 @@ export class Worker {
       },
       extendLease: (ms: number) => {
         const session = this.#session;
-        if (!session) return Promise.reject(BatonError.of(Code.Unavailable, "NOT_CONNECTED", "not connected to Baton; try again"));
+        if (!session) return Promise.reject(BatonError.of(Code.Unavailable, ErrorReason.UNAVAILABLE, "not connected to Baton; try again"));
         return session.extendLease(run.task.id, run.leaseId, ms);
       },
     };
@@ -484,7 +484,7 @@ export class Worker {
       this.#events.emit("rejected", { task, error: ack.error });
       // The handler finished just as the task was cancelled: the server now waits for
       // the cancellation failure (X2) instead, a different Result, so R4 allows it.
-      if (ack.error?.reason === "CANCEL_REQUESTED" && result.outcome.case === "completed") {
+      if (ack.error?.reason === reasonName(ErrorReason.CANCEL_REQUESTED) && result.outcome.case === "completed") {
         this.#outbox.put(failureResult(task.id, result.leaseId, { type: "cancelled", message: ack.error.message || "cancelled" }), task);
         this.#session?.flush();
       }

@@ -1,7 +1,9 @@
 """Baton: the Python SDK of the Baton task orchestration protocol.
 
 ``Client`` creates, reads, watches and manages tasks (TaskService); ``Worker``
-runs handlers for them over one bidirectional HTTP/2 stream (WorkerService).
+runs handlers for them over one bidirectional HTTP/2 stream (WorkerService);
+``WorkflowClient`` stores workflows and starts, steers and watches their runs
+(WorkflowService).
 The generated protocol code is ``baton.v1`` (messages in ``baton.v1.task_pb2``
 and friends, Connect stubs in ``baton.v1.*_connect``).
 """
@@ -26,7 +28,8 @@ from ._json import JsonObject, from_struct, from_timestamp, to_struct, to_timest
 from ._transport import HttpVersion, Protocol
 from ._version import SDK_NAME, SDK_VERSION
 from ._worker import Handler, TaskContext, Worker
-from .v1.contract_pb2 import AgentContract, ErrorDetail
+from ._workflow import PutWorkflowResult, StartedRun, WorkflowClient
+from .v1.contract_pb2 import AgentContract, ErrorDetail, ErrorReason
 from .v1.task_pb2 import (
     Attempt,
     AttemptOutcome,
@@ -39,6 +42,7 @@ from .v1.task_pb2 import (
     TaskState,
     TaskTimeouts,
 )
+from .v1.workflow_pb2 import Run, RunEvent, RunEventType, RunState, RunStep, StepState, Workflow
 
 __version__ = SDK_VERSION
 
@@ -56,6 +60,7 @@ __all__ = [
     "Code",
     "CreatedTask",
     "ErrorDetail",
+    "ErrorReason",
     "FieldViolation",
     "GoAwayReceived",
     "Handler",
@@ -65,9 +70,17 @@ __all__ = [
     "Lease",
     "NonRetryableError",
     "Protocol",
+    "PutWorkflowResult",
     "ResultRejected",
     "RetryPolicy",
     "RetryableError",
+    "Run",
+    "RunEvent",
+    "RunEventType",
+    "RunState",
+    "RunStep",
+    "StartedRun",
+    "StepState",
     "Task",
     "TaskAssigned",
     "TaskCancelled",
@@ -83,6 +96,8 @@ __all__ = [
     "WorkerConnected",
     "WorkerDisconnected",
     "WorkerEvent",
+    "Workflow",
+    "WorkflowClient",
     "from_struct",
     "from_timestamp",
     "retry_policy",

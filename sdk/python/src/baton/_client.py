@@ -18,7 +18,7 @@ from ._json import from_timestamp, to_duration, to_struct, to_timestamp
 from ._util import reraise_if_cancelled
 from ._transport import HttpVersion, OwnedHttp, Protocol, protocol_type
 from ._watch import resumable_watch
-from .v1 import task_pb2, task_service_pb2
+from .v1 import contract_pb2, task_pb2, task_service_pb2
 from .v1.task_service_connect import TaskServiceClient
 
 T = TypeVar("T")
@@ -421,5 +421,5 @@ class Client:
 def _task(task: task_pb2.Task | None) -> task_pb2.Task:
     """Baton always sets the task of these responses (C1)."""
     if task is None:
-        raise BatonError.of(Code.INTERNAL, "PROTOCOL_ERROR", "protocol error: the response carries no task")
+        raise BatonError.of(Code.INTERNAL, contract_pb2.PROTOCOL_VIOLATION, "protocol error: the response carries no task")
     return task

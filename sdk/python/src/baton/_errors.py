@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
@@ -20,6 +20,7 @@ __all__ = [
     "FieldViolation",
     "NonRetryableError",
     "RetryableError",
+    "code_reason",
 ]
 
 _ERROR_DETAIL_TYPE = contract_pb2.ErrorDetail.DESCRIPTOR.full_name
@@ -27,6 +28,22 @@ _ERROR_DETAIL_TYPE = contract_pb2.ErrorDetail.DESCRIPTOR.full_name
 #: Codes worth retrying when the server sent no ErrorDetail (a proxy or the
 #: network answered instead of Baton): they describe the path, not the request.
 _TRANSIENT_CODES = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.ABORTED})
+
+#: The reason of an error that arrived without an ErrorDetail, by code: the
+#: ErrorReason values documented for that case; every other code is UNKNOWN
+#: ("act on the gRPC code").
+_CODE_REASONS: dict[Code, contract_pb2.ErrorReason] = {
+    Code.UNAVAILABLE: contract_pb2.UNAVAILABLE,
+    Code.CANCELED: contract_pb2.CANCELED,
+    Code.DEADLINE_EXCEEDED: contract_pb2.DEADLINE_EXCEEDED,
+    Code.INTERNAL: contract_pb2.INTERNAL,
+    Code.UNIMPLEMENTED: contract_pb2.UNIMPLEMENTED,
+}
+
+
+def code_reason(code: Code) -> str:
+    """The ErrorReason name for an error with this code and no ErrorDetail."""
+    return contract_pb2.ErrorReason.Name(_CODE_REASONS.get(code, contract_pb2.UNKNOWN))
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,8 @@ class BatonError(Exception):
 
     #: The Connect / gRPC status code.
     code: Code
-    #: UPPER_SNAKE_CASE, e.g. ``LEASE_STALE``; derived from the code when the server sent none.
+    #: The wire string, an ``ErrorReason`` name such as ``LEASE_STALE``; derived
+    #: from the code when the server sent none (see :attr:`reason_code`).
     reason: str
     #: The message without any decoration.
     message: str
@@ -76,7 +94,7 @@ class BatonError(Exception):
         self.code = code
         self.message = message
         self.detail = detail
-        self.reason = reason or (detail.reason if detail is not None else "") or code.name
+        self.reason = reason or (detail.reason if detail is not None else "") or code_reason(code)
         violations = detail.field_violations if detail is not None else []
         self.field_violations = [FieldViolation(v.field, v.description) for v in violations]
         self.contract = detail.contract if detail is not None and detail.HasField("contract") else None
@@ -85,6 +103,16 @@ class BatonError(Exception):
         self.retry_after = (
             duration_seconds(recovery.retry_after) if recovery is not None and recovery.HasField("retry_after") else None
         )
+
+    @property
+    def reason_code(self) -> contract_pb2.ErrorReason:
+        """:attr:`reason` as a ``baton.v1.contract_pb2.ErrorReason`` value (compare with
+        e.g. ``contract_pb2.LEASE_STALE``); ``ERROR_REASON_UNSPECIFIED`` for a reason
+        this SDK's vocabulary does not know (a newer server)."""
+        try:
+            return cast(contract_pb2.ErrorReason, contract_pb2.ErrorReason.Value(self.reason))
+        except ValueError:
+            return contract_pb2.ERROR_REASON_UNSPECIFIED
 
     @classmethod
     def from_connect_error(cls, err: ConnectError) -> BatonError:
@@ -118,9 +146,11 @@ class BatonError(Exception):
         return out
 
     @classmethod
-    def of(cls, code: Code, reason: str, message: str, detail: contract_pb2.ErrorDetail | None = None) -> BatonError:
-        """An error the SDK raises itself, shaped like one the server would have sent."""
-        return cls(code, message, detail=detail or contract_pb2.ErrorDetail(reason=reason, message=message), reason=reason)
+    def of(cls, code: Code, reason: contract_pb2.ErrorReason, message: str, detail: contract_pb2.ErrorDetail | None = None) -> BatonError:
+        """An error the SDK raises itself, shaped like one the server would have sent;
+        ``reason`` is an ErrorReason value, e.g. ``contract_pb2.LEASE_STALE``."""
+        name = contract_pb2.ErrorReason.Name(reason)
+        return cls(code, message, detail=detail or contract_pb2.ErrorDetail(reason=name, message=message), reason=name)
 
     def __repr__(self) -> str:
         return f"BatonError(code={self.code.name}, reason={self.reason!r}, message={self.message!r})"

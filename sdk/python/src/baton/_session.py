@@ -15,7 +15,7 @@ from connectrpc.code import Code
 from ._errors import BatonError
 from ._json import duration_seconds, from_timestamp, to_duration
 from ._outbox import Outbox, OutboxEntry
-from .v1 import task_pb2, worker_pb2, worker_service_pb2
+from .v1 import contract_pb2, task_pb2, worker_pb2, worker_service_pb2
 from .v1.worker_service_connect import WorkerServiceClient
 
 #: How long to wait for Welcome after Hello before trying again.
@@ -60,18 +60,19 @@ class SessionEnd:
 
 
 def _protocol_error(message: str) -> BatonError:
-    return BatonError.of(Code.INTERNAL, "PROTOCOL_ERROR", f"protocol error: {message}")
+    return BatonError.of(Code.INTERNAL, contract_pb2.PROTOCOL_VIOLATION, f"protocol error: {message}")
 
 
 def _not_connected(message: str = "not connected to Baton; try again") -> BatonError:
-    return BatonError.of(Code.UNAVAILABLE, "NOT_CONNECTED", message)
+    return BatonError.of(Code.UNAVAILABLE, contract_pb2.UNAVAILABLE, message)
 
 
 def _refusal(ack: worker_pb2.Ack, fallback: str) -> BatonError:
     """An Ack{accepted: false} as the BatonError a unary call would have raised."""
     detail = ack.error if ack.HasField("error") else None
-    reason = (detail.reason if detail else "") or "REFUSED"
-    code = Code.INVALID_ARGUMENT if reason == "INVALID_FIELD" else Code.FAILED_PRECONDITION
+    reason = (detail.reason if detail else "") or contract_pb2.ErrorReason.Name(contract_pb2.RESULT_REFUSED)
+    invalid = reason == contract_pb2.ErrorReason.Name(contract_pb2.INVALID_FIELD)
+    code = Code.INVALID_ARGUMENT if invalid else Code.FAILED_PRECONDITION
     return BatonError(code, (detail.message if detail else "") or fallback, detail=detail, reason=reason)
 
 
@@ -205,7 +206,7 @@ class Session:
             raise _not_connected()
         assert self._welcome is not None
         if "extend_lease" not in self._welcome.features:
-            raise BatonError.of(Code.UNIMPLEMENTED, "UNSUPPORTED", "this server does not support ExtendLease")
+            raise BatonError.of(Code.UNIMPLEMENTED, contract_pb2.UNIMPLEMENTED, "this server does not support ExtendLease")
         key = (task_id, lease_id)
         fut: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
         self._extensions.setdefault(key, []).append(fut)
@@ -218,7 +219,7 @@ class Session:
             return await asyncio.wait_for(asyncio.shield(fut), EXTEND_TIMEOUT)
         except TimeoutError:
             self._settle_extension(
-                key, fut, BatonError.of(Code.DEADLINE_EXCEEDED, "NO_ANSWER", "no answer to ExtendLease")
+                key, fut, BatonError.of(Code.DEADLINE_EXCEEDED, contract_pb2.DEADLINE_EXCEEDED, "no answer to ExtendLease")
             )
             return await fut
         finally:
@@ -333,7 +334,7 @@ class Session:
         key = (task_id, lease_id)
         for fut in list(self._extensions.get(key, [])):
             self._settle_extension(
-                key, fut, BatonError.of(Code.FAILED_PRECONDITION, "LEASE_STALE", f"lease lost: {reason}")
+                key, fut, BatonError.of(Code.FAILED_PRECONDITION, contract_pb2.LEASE_STALE, f"lease lost: {reason}")
             )
 
     def _beat(self) -> None:

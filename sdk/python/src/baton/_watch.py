@@ -17,7 +17,7 @@ log = logging.getLogger("baton.watch")
 
 #: A long watch outlives connections, replicas and deploys; these codes are what a
 #: broken path looks like, so they resume instead of ending the watch.
-_RESUMABLE = frozenset(
+RESUMABLE_CODES = frozenset(
     {
         Code.UNAVAILABLE,
         Code.UNKNOWN,
@@ -70,7 +70,7 @@ async def resumable_watch(
         except Exception as err:  # noqa: BLE001 - classified below
             reraise_if_cancelled(err)
             e = BatonError.from_exception(err)
-            if not e.retryable and e.code not in _RESUMABLE:
+            if not e.retryable and e.code not in RESUMABLE_CODES:
                 raise e from err
             delay = max(backoff.next_delay(), e.retry_after or 0.0)
             log.warning("watch stream failed (%s); resuming after cursor %s in %.2fs", e, after, delay)

@@ -38,7 +38,7 @@ from ._session import DEFAULT_WELCOME_TIMEOUT, Session
 from ._transport import OwnedHttp, Protocol, protocol_type
 from ._util import wait_for_or
 from ._version import SDK_NAME
-from .v1 import task_pb2, worker_pb2
+from .v1 import contract_pb2, task_pb2, worker_pb2
 from .v1.worker_service_connect import WorkerServiceClient
 
 __all__ = ["Handler", "TaskContext", "Worker"]
@@ -51,6 +51,8 @@ H = TypeVar("H", bound=Handler)
 
 #: Codes a reconnect cannot fix: the Hello or the deployment is wrong.
 _FATAL_CODES = frozenset({Code.INVALID_ARGUMENT, Code.UNIMPLEMENTED, Code.UNAUTHENTICATED, Code.PERMISSION_DENIED})
+#: The reason of an Ack refusing a completion because the task was cancelled (W4).
+_CANCEL_REQUESTED = contract_pb2.ErrorReason.Name(contract_pb2.CANCEL_REQUESTED)
 #: A Cancel's failure must reach the server within cancel_grace (X2): leave half of it for the trip.
 _CANCEL_GRACE_SHARE = 0.5
 _DEFAULT_CANCEL_GRACE = 5.0
@@ -112,7 +114,7 @@ class TaskContext:
         connected."""
         session = self._worker._session
         if session is None:
-            raise BatonError.of(Code.UNAVAILABLE, "NOT_CONNECTED", "not connected to Baton; try again")
+            raise BatonError.of(Code.UNAVAILABLE, contract_pb2.UNAVAILABLE, "not connected to Baton; try again")
         return await session.extend_lease(self.task.id, self._run.lease_id, seconds)
 
 
@@ -596,7 +598,7 @@ class Worker:
             self._events.emit(ResultRejected(task=entry.task, error=detail))
             # The handler finished just as the task was cancelled: the server now waits
             # for the cancellation failure (X2) instead, a different Result, so R4 allows it.
-            if detail is not None and detail.reason == "CANCEL_REQUESTED" and result.WhichOneof("outcome") == "completed":
+            if detail is not None and detail.reason == _CANCEL_REQUESTED and result.WhichOneof("outcome") == "completed":
                 self._outbox.put(
                     failure_result(
                         result.task_id, result.lease_id, type="cancelled", message=detail.message or "cancelled"
