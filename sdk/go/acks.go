@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	batonv1 "github.com/baton-run/baton/gen/go/baton/v1"
 )
@@ -62,19 +63,21 @@ func (w *Worker) onAckLocked(s *session, ack *batonv1.Ack) {
 }
 
 // refusal turns an Ack{accepted: false} into the *Error a unary call would
-// have returned.
+// have returned. An Ack without an ErrorDetail (or with one that names no
+// reason) reads as RESULT_REFUSED, the reason the contract keeps for it.
 func refusal(ack *batonv1.Ack, fallback string) *Error {
 	code := connect.CodeFailedPrecondition
-	if ack.GetError().GetReason() == ReasonInvalidField {
+	if ack.GetError().GetReason() == batonv1.ErrorReason_INVALID_FIELD.String() {
 		code = connect.CodeInvalidArgument
-	}
-	reason := ack.GetError().GetReason()
-	if reason == "" {
-		reason = "REFUSED"
 	}
 	msg := ack.GetError().GetMessage()
 	if msg == "" {
 		msg = fallback
 	}
-	return newError(code, reason, msg, ack.GetError())
+	detail := ack.GetError()
+	if detail != nil && detail.GetReason() == "" {
+		detail = proto.CloneOf(detail)
+		detail.Reason = batonv1.ErrorReason_RESULT_REFUSED.String()
+	}
+	return newError(code, batonv1.ErrorReason_RESULT_REFUSED, msg, detail)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+
+	batonv1 "github.com/baton-run/baton/gen/go/baton/v1"
 )
 
 // ExtendLease moves the lease of the task whose handler ctx belongs to, to
@@ -17,7 +19,7 @@ import (
 // deadline), and returns the new deadline. The worker heartbeats leases on its
 // own; ExtendLease is for a handler that knows it needs a longer lease than
 // the task's heartbeat timeout, e.g. before a long blocking call. It fails
-// with reason LEASE_STALE when the lease is gone and NOT_CONNECTED while the
+// with reason LEASE_STALE when the lease is gone and UNAVAILABLE while the
 // worker is reconnecting.
 func ExtendLease(ctx context.Context, by time.Duration) (time.Time, error) {
 	r, _ := ctx.Value(runKey{}).(*taskRun)
@@ -33,13 +35,13 @@ func (w *Worker) extendLease(ctx context.Context, r *taskRun, by time.Duration) 
 	switch {
 	case r.done:
 		w.mu.Unlock()
-		return time.Time{}, newError(connect.CodeFailedPrecondition, ReasonLeaseStale, "the attempt is over", nil)
+		return time.Time{}, newError(connect.CodeFailedPrecondition, batonv1.ErrorReason_LEASE_STALE, "the attempt is over", nil)
 	case s == nil || !s.ready:
 		w.mu.Unlock()
-		return time.Time{}, newError(connect.CodeUnavailable, ReasonNotConnected, "not connected to Baton; try again", nil)
+		return time.Time{}, newError(connect.CodeUnavailable, batonv1.ErrorReason_UNAVAILABLE, "not connected to Baton; try again", nil)
 	case !hasFeature(s.welcome, "extend_lease"):
 		w.mu.Unlock()
-		return time.Time{}, newError(connect.CodeUnimplemented, "UNSUPPORTED", "this server does not support ExtendLease", nil)
+		return time.Time{}, newError(connect.CodeUnimplemented, batonv1.ErrorReason_UNIMPLEMENTED, "this server does not support ExtendLease", nil)
 	}
 	key := leaseKey(r.task.GetId(), r.leaseID)
 	p := &pendingExt{ch: make(chan extOutcome, 1)}
@@ -67,6 +69,6 @@ func (w *Worker) extendLease(ctx context.Context, r *taskRun, by time.Duration) 
 		return time.Time{}, context.Cause(ctx)
 	case <-t.C:
 		remove()
-		return time.Time{}, newError(connect.CodeDeadlineExceeded, "NO_ANSWER", "no answer to ExtendLease", nil)
+		return time.Time{}, newError(connect.CodeDeadlineExceeded, batonv1.ErrorReason_DEADLINE_EXCEEDED, "no answer to ExtendLease", nil)
 	}
 }

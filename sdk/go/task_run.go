@@ -172,7 +172,7 @@ func (w *Worker) onCancelLocked(s *session, c *batonv1.Cancel) {
 	key := leaseKey(c.GetTaskId(), c.GetLeaseId())
 	if c.GetLeaseLost() {
 		for _, p := range s.exts[key] {
-			p.ch <- extOutcome{err: newError(connect.CodeFailedPrecondition, ReasonLeaseStale, "lease lost: "+c.GetReason(), nil)}
+			p.ch <- extOutcome{err: newError(connect.CodeFailedPrecondition, batonv1.ErrorReason_LEASE_STALE, "lease lost: "+c.GetReason(), nil)}
 		}
 		delete(s.exts, key)
 	}

@@ -65,7 +65,7 @@ func (w *Worker) runSession() sessionEnd {
 	}
 	welcomeTimer.Stop()
 	if timedOut.Load() {
-		err = newError(connect.CodeDeadlineExceeded, "NO_WELCOME", fmt.Sprintf("protocol error: no Welcome within %s", w.opts.WelcomeTimeout), nil)
+		err = newError(connect.CodeDeadlineExceeded, batonv1.ErrorReason_DEADLINE_EXCEEDED, fmt.Sprintf("protocol error: no Welcome within %s", w.opts.WelcomeTimeout), nil)
 	}
 
 	w.mu.Lock()
@@ -79,7 +79,7 @@ func (w *Worker) runSession() sessionEnd {
 	w.outbox.connectionLost()
 	for key, list := range s.exts {
 		for _, p := range list {
-			p.ch <- extOutcome{err: newError(connect.CodeUnavailable, ReasonNotConnected, "the session ended before ExtendLease was answered", nil)}
+			p.ch <- extOutcome{err: newError(connect.CodeUnavailable, batonv1.ErrorReason_UNAVAILABLE, "the session ended before ExtendLease was answered", nil)}
 		}
 		delete(s.exts, key)
 	}
@@ -120,7 +120,7 @@ func (w *Worker) dispatch(s *session, msg *batonv1.ConnectResponse, welcomeTimer
 	if s.welcome == nil {
 		wel := msg.GetWelcome()
 		if wel == nil {
-			return newError(connect.CodeInternal, "PROTOCOL_ERROR", fmt.Sprintf("protocol error: got %T before Welcome (H1)", msg.GetMessage()), nil)
+			return newError(connect.CodeInternal, batonv1.ErrorReason_PROTOCOL_VIOLATION, fmt.Sprintf("protocol error: got %T before Welcome (H1)", msg.GetMessage()), nil)
 		}
 		welcomeTimer.Stop()
 		w.onWelcomeLocked(s, wel)

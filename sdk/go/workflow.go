@@ -181,7 +181,7 @@ type RunSpec struct {
 func (c *WorkflowClient) StartRun(ctx context.Context, spec RunSpec) (run *Run, created bool, err error) {
 	input, err := toStruct(spec.Input)
 	if err != nil {
-		return nil, false, newError(connect.CodeInvalidArgument, ReasonInvalidField, "input: "+err.Error(), nil)
+		return nil, false, newError(connect.CodeInvalidArgument, batonv1.ErrorReason_INVALID_FIELD, "input: "+err.Error(), nil)
 	}
 	res, err := c.rpc.StartRun(ctx, connect.NewRequest(&batonv1.StartRunRequest{
 		Namespace:       spec.Namespace,

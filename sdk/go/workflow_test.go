@@ -61,7 +61,7 @@ func wantReason(t *testing.T, what string, err error, code connect.Code, reason 
 	if !errors.As(err, &be) {
 		t.Fatalf("%s: err = %T %v; want *baton.Error %s", what, err, err, reason)
 	}
-	if be.Code != code || be.Reason != reason.String() {
+	if be.Code != code || be.ReasonCode() != reason {
 		t.Fatalf("%s: code=%v reason=%s; want %v %s", what, be.Code, be.Reason, code, reason)
 	}
 }
