@@ -307,3 +307,88 @@ func TestWorkflowClientErrors(t *testing.T) {
 		t.Fatalf("WatchRun(unknown) yielded %d times; want one error", n)
 	}
 }
+
+// A WatchRun loop outlives a server killed and restarted on the same port and
+// database: it resumes after its last cursor, with nothing missed or repeated,
+// and ends with the run.
+func TestWorkflowClientWatchRunResumesAcrossRestart(t *testing.T) {
+	t.Parallel()
+	srv, err := startServer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.stop() })
+	c := baton.NewWorkflowClient(srv.url)
+	t.Cleanup(c.Close)
+	ctx := context.Background()
+	name := workflowName(t)
+	yaml := fmt.Sprintf("kind: Workflow\nmetadata: {name: %s}\nspec:\n  steps:\n    - {name: gate, task_type: wf.step, queue: %s, requires_approval: true}\n", name, queueName(t))
+	if _, err := c.PutWorkflowYAML(ctx, yaml); err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := c.StartRun(ctx, baton.RunSpec{Workflow: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	events := make(chan *baton.RunEvent, 64)
+	watchErr := make(chan error, 1)
+	go func() {
+		defer close(events)
+		for ev, err := range c.WatchRun(watchCtx(t), run.GetId()) {
+			if err != nil {
+				watchErr <- err
+				return
+			}
+			events <- ev
+		}
+	}()
+	var seen []*baton.RunEvent
+	for {
+		ev := recv(t, events, 30*time.Second, "STEP_WAITING_APPROVAL")
+		if ev == nil {
+			t.Fatal("the watch ended early")
+		}
+		seen = append(seen, ev)
+		if ev.GetType() == batonv1.RunEventType_RUN_EVENT_TYPE_STEP_WAITING_APPROVAL {
+			break
+		}
+	}
+
+	srv.kill()
+	restarted, err := startServer(srv.port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { restarted.stop() })
+	srv = restarted
+	if _, err := c.RejectStep(ctx, run.GetId(), "gate", "go-test", "after the restart"); err != nil {
+		t.Fatal(err)
+	}
+	for ev := range events {
+		seen = append(seen, ev)
+	}
+	select {
+	case err := <-watchErr:
+		t.Fatalf("WatchRun across the restart: %v", err)
+	default:
+	}
+	if last := seen[len(seen)-1].GetType(); last != batonv1.RunEventType_RUN_EVENT_TYPE_RUN_FAILED {
+		t.Fatalf("last event = %v; want RUN_FAILED", last)
+	}
+	// The same events as a fresh watch of the ended run: no gap, no duplicate.
+	var replay []int64
+	for ev, err := range c.WatchRun(watchCtx(t), run.GetId()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		replay = append(replay, ev.GetCursor())
+	}
+	var got []int64
+	for _, ev := range seen {
+		got = append(got, ev.GetCursor())
+	}
+	if fmt.Sprint(got) != fmt.Sprint(replay) {
+		t.Fatalf("cursors across the restart = %v; a fresh watch = %v", got, replay)
+	}
+}
