@@ -147,7 +147,7 @@ func (c *WorkflowClient) ListWorkflows(ctx context.Context, namespace string, pa
 
 // DeleteWorkflow deletes a workflow and returns it as it was. A non-empty
 // resourceVersion makes the delete conditional: it fails when the stored
-// definition has another version. Runs already started are not affected.
+// definition has another version (D2).
 func (c *WorkflowClient) DeleteWorkflow(ctx context.Context, namespace, name, resourceVersion string) (*Workflow, error) {
 	res, err := c.rpc.DeleteWorkflow(ctx, connect.NewRequest(&batonv1.DeleteWorkflowRequest{Namespace: namespace, Name: name, ResourceVersion: resourceVersion}))
 	if err != nil {
@@ -162,12 +162,13 @@ type RunSpec struct {
 	Namespace string
 	// Workflow is the name of the stored workflow to run.
 	Workflow string
-	// WorkflowVersion, when set, pins the resource version the run must use.
+	// WorkflowVersion, when set, starts the run only if the workflow's
+	// resource version is this one (else RESOURCE_VERSION_STALE).
 	WorkflowVersion string
 	// Input is the run's input: any JSON object, as for TaskSpec.Payload.
 	Input any
-	// IdempotencyKey makes starting idempotent: the same key and body return
-	// the original run with created false.
+	// IdempotencyKey makes starting idempotent (D17): a repeat returns the
+	// original run with created false.
 	IdempotencyKey string
 	// Labels for filtering.
 	Labels map[string]string
@@ -219,8 +220,9 @@ type RunFilter struct {
 	PageSize int32
 }
 
-// ListRuns iterates over every matching run, fetching page after page as the
-// loop advances. On an error it yields (nil, err) once and stops.
+// ListRuns iterates over every matching run, newest first, fetching page
+// after page as the loop advances. On an error it yields (nil, err) once and
+// stops.
 func (c *WorkflowClient) ListRuns(ctx context.Context, f RunFilter) iter.Seq2[*Run, error] {
 	return pages(func(token string) ([]*Run, string, error) {
 		res, err := c.rpc.ListRuns(ctx, connect.NewRequest(&batonv1.ListRunsRequest{
@@ -237,8 +239,9 @@ func (c *WorkflowClient) ListRuns(ctx context.Context, f RunFilter) iter.Seq2[*R
 	})
 }
 
-// CancelRun cancels a running run: its running steps' tasks are cancelled and
-// no further step starts. reason is kept on the run.
+// CancelRun cancels a running run (D11); reason is kept as its terminal_reason.
+// Cancelling a CANCELLED run again succeeds and changes nothing; any other
+// ended run fails with reason INVALID_STATE.
 func (c *WorkflowClient) CancelRun(ctx context.Context, id, reason string) (*Run, error) {
 	res, err := c.rpc.CancelRun(ctx, connect.NewRequest(&batonv1.CancelRunRequest{Id: id, Reason: reason}))
 	if err != nil {
@@ -247,8 +250,9 @@ func (c *WorkflowClient) CancelRun(ctx context.Context, id, reason string) (*Run
 	return res.Msg.GetRun(), nil
 }
 
-// ApproveStep approves a step waiting for approval, which then starts.
-// approver and comment are recorded on the step.
+// ApproveStep starts a step waiting in WAITING_APPROVAL (D10); approver and
+// comment are recorded on the step. Any other state fails with reason
+// INVALID_STATE.
 func (c *WorkflowClient) ApproveStep(ctx context.Context, runID, step, approver, comment string) (*Run, error) {
 	res, err := c.rpc.ApproveStep(ctx, connect.NewRequest(&batonv1.ApproveStepRequest{RunId: runID, Step: step, Approver: approver, Comment: comment}))
 	if err != nil {
