@@ -174,7 +174,7 @@ func timeOrNil(t time.Time) *timestamppb.Timestamp {
 func (s *TaskSpec) request() (*batonv1.CreateTaskRequest, error) {
 	payload, err := toStruct(s.Payload)
 	if err != nil {
-		return nil, newError(connect.CodeInvalidArgument, ReasonInvalidField, "payload: "+err.Error(), nil)
+		return nil, newError(connect.CodeInvalidArgument, batonv1.ErrorReason_INVALID_FIELD, "payload: "+err.Error(), nil)
 	}
 	req := &batonv1.CreateTaskRequest{
 		Namespace:      s.Namespace,
@@ -387,7 +387,7 @@ func (c *Client) Heartbeat(ctx context.Context, taskID, leaseID string) (*Heartb
 func (c *Client) CompleteTask(ctx context.Context, taskID, leaseID string, result any) (*Task, error) {
 	s, err := toStruct(result)
 	if err != nil {
-		return nil, newError(connect.CodeInvalidArgument, ReasonInvalidField, "result: "+err.Error(), nil)
+		return nil, newError(connect.CodeInvalidArgument, batonv1.ErrorReason_INVALID_FIELD, "result: "+err.Error(), nil)
 	}
 	res, err := c.tasks.CompleteTask(ctx, connect.NewRequest(&batonv1.CompleteTaskRequest{TaskId: taskID, LeaseId: leaseID, Result: s}))
 	if err != nil {

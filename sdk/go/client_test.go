@@ -8,6 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	batonv1 "github.com/baton-run/baton/gen/go/baton/v1"
 	baton "github.com/baton-run/baton/sdk/go"
 )
 
@@ -22,7 +23,7 @@ func TestClientErrorsCarryErrorDetail(t *testing.T) {
 	if !errors.As(err, &be) {
 		t.Fatalf("err = %T %v; want *baton.Error", err, err)
 	}
-	if be.Code != connect.CodeInvalidArgument || be.Reason != baton.ReasonInvalidField || be.Retryable {
+	if be.Code != connect.CodeInvalidArgument || be.ReasonCode() != batonv1.ErrorReason_INVALID_FIELD || be.Retryable {
 		t.Fatalf("code=%v reason=%s retryable=%v", be.Code, be.Reason, be.Retryable)
 	}
 	fields := map[string]bool{}
@@ -40,7 +41,7 @@ func TestClientErrorsCarryErrorDetail(t *testing.T) {
 
 	// S2.
 	_, err = c.GetTask(ctx, "01936b2e-0000-7000-8000-000000000000")
-	if !errors.As(err, &be) || be.Code != connect.CodeNotFound || be.Reason != baton.ReasonTaskNotFound {
+	if !errors.As(err, &be) || be.Code != connect.CodeNotFound || be.ReasonCode() != batonv1.ErrorReason_TASK_NOT_FOUND {
 		t.Fatalf("GetTask(unknown) = %v", err)
 	}
 
@@ -50,7 +51,7 @@ func TestClientErrorsCarryErrorDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = c.CreateTask(ctx, baton.TaskSpec{Queue: queue, Type: "x", IdempotencyKey: queue + "-k1", Payload: map[string]any{"n": 2}})
-	if !errors.As(err, &be) || be.Code != connect.CodeAlreadyExists || be.Reason != baton.ReasonIdempotencyKeyReused {
+	if !errors.As(err, &be) || be.Code != connect.CodeAlreadyExists || be.ReasonCode() != batonv1.ErrorReason_IDEMPOTENCY_KEY_REUSED {
 		t.Fatalf("reused key: %v", err)
 	}
 }
@@ -125,7 +126,7 @@ func TestClientPollingWorkerCalls(t *testing.T) {
 	}
 	// L1: a stale lease is refused.
 	var be *baton.Error
-	if _, err := c.Heartbeat(ctx, a.GetId(), leaseA); !errors.As(err, &be) || be.Reason != baton.ReasonLeaseStale {
+	if _, err := c.Heartbeat(ctx, a.GetId(), leaseA); !errors.As(err, &be) || be.ReasonCode() != batonv1.ErrorReason_LEASE_STALE {
 		t.Fatalf("Heartbeat after completion = %v; want LEASE_STALE", err)
 	}
 

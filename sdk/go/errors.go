@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -13,7 +12,11 @@ import (
 	batonv1 "github.com/baton-run/baton/gen/go/baton/v1"
 )
 
-// Reasons Baton puts in ErrorDetail.reason (and so in [Error.Reason]).
+// Reasons Baton puts in ErrorDetail.reason (and so in [Error.Reason]). Each
+// is the name of a [batonv1.ErrorReason] value, the contract's closed
+// vocabulary (rules V1, V2); compare [Error.ReasonCode] with the generated
+// enum for the rest, e.g. batonv1.ErrorReason_WORKFLOW_NOT_FOUND. They stay
+// string constants so that comparisons with Error.Reason keep compiling.
 const (
 	// ReasonInvalidField: the request had invalid fields (see FieldViolations).
 	ReasonInvalidField = "INVALID_FIELD"
@@ -32,7 +35,12 @@ const (
 	ReasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 	// ReasonStorageUnavailable: Baton's database is unreachable; retry later (S4).
 	ReasonStorageUnavailable = "STORAGE_UNAVAILABLE"
-	// ReasonNotConnected: the SDK has no live worker session to send on.
+	// ReasonNotConnected was the reason of a call the worker could not send
+	// for want of a session.
+	//
+	// Deprecated: it is not in the contract's vocabulary; the SDK now reports
+	// that case as UNAVAILABLE (batonv1.ErrorReason_UNAVAILABLE), as for any
+	// server it cannot reach.
 	ReasonNotConnected = "NOT_CONNECTED"
 )
 
@@ -85,6 +93,17 @@ func (e *Error) Error() string {
 // errors.Is(err, context.Canceled) and errors.As(err, &connectErr) work.
 func (e *Error) Unwrap() error { return e.cause }
 
+// ReasonCode returns Reason as the contract's enum, for comparisons with the
+// generated names:
+//
+//	if be.ReasonCode() == batonv1.ErrorReason_WORKFLOW_NOT_FOUND { ... }
+//
+// A reason this SDK's generated code does not know (a newer server) gives
+// ERROR_REASON_UNSPECIFIED; act on Code and Retryable then (rule V2).
+func (e *Error) ReasonCode() batonv1.ErrorReason {
+	return batonv1.ErrorReason(batonv1.ErrorReason_value[e.Reason])
+}
+
 // Detail returns the error as the protocol's ErrorDetail message.
 func (e *Error) Detail() *ErrorDetail {
 	d := &batonv1.ErrorDetail{Reason: e.Reason, Message: e.Message, Contract: e.Contract}
@@ -104,9 +123,22 @@ func transientCode(c connect.Code) bool {
 	return false
 }
 
-// codeReason turns a code into the reason convention: CodeNotFound → NOT_FOUND.
+// codeReason is the reason of an error that came without an ErrorDetail: the
+// contract's client-side names for a broken path (UNAVAILABLE), a call
+// cancelled or out of time, a procedure the server lacks, and UNKNOWN ("act on
+// the code") for everything else.
 func codeReason(c connect.Code) string {
-	return strings.ToUpper(c.String())
+	switch c {
+	case connect.CodeUnavailable:
+		return batonv1.ErrorReason_UNAVAILABLE.String()
+	case connect.CodeCanceled:
+		return batonv1.ErrorReason_CANCELED.String()
+	case connect.CodeDeadlineExceeded:
+		return batonv1.ErrorReason_DEADLINE_EXCEEDED.String()
+	case connect.CodeUnimplemented:
+		return batonv1.ErrorReason_UNIMPLEMENTED.String()
+	}
+	return batonv1.ErrorReason_UNKNOWN.String()
 }
 
 // ErrorDetailOf returns the baton.v1.ErrorDetail attached to a Connect error,
@@ -182,9 +214,9 @@ func newErrorFromConnect(ce *connect.Error) *Error {
 
 // newError makes an error the SDK raises itself (e.g. a lost lease on the
 // worker stream), shaped like one the server would have sent.
-func newError(code connect.Code, reason, message string, detail *ErrorDetail) *Error {
+func newError(code connect.Code, reason batonv1.ErrorReason, message string, detail *ErrorDetail) *Error {
 	if detail == nil {
-		detail = &batonv1.ErrorDetail{Reason: reason, Message: message}
+		detail = &batonv1.ErrorDetail{Reason: reason.String(), Message: message}
 	}
 	ce := connect.NewError(code, errors.New(message))
 	if d, err := connect.NewErrorDetail(detail); err == nil {

@@ -352,7 +352,7 @@ func TestProtocolRefusedResultIsNotResent(t *testing.T) {
 	s1.welcome(nil)
 	s1.assign(taskA, leaseA, "t")
 	s1.expect("the result", isResult)
-	s1.ack(taskA, leaseA, false, 0, &batonv1.ErrorDetail{Reason: "LEASE_STALE", Message: "stale"})
+	s1.ack(taskA, leaseA, false, 0, &batonv1.ErrorDetail{Reason: batonv1.ErrorReason_LEASE_STALE.String(), Message: "stale"})
 	events.wait(t, baton.WorkerEventRejected, 1)
 	s1.finish(connect.NewError(connect.CodeUnavailable, errors.New("bye")))
 
@@ -510,7 +510,7 @@ func TestProtocolInvalidHelloIsFatal(t *testing.T) {
 	s := f.next(t)
 	ce := connect.NewError(connect.CodeInvalidArgument, errors.New("invalid request: hello.queues[0] is bad"))
 	d, _ := connect.NewErrorDetail(&batonv1.ErrorDetail{
-		Reason:          "INVALID_FIELD",
+		Reason:          batonv1.ErrorReason_INVALID_FIELD.String(),
 		Message:         "invalid request: hello.queues[0] is bad",
 		FieldViolations: []*batonv1.FieldViolation{{Field: "hello.queues[0]", Description: "is bad"}},
 	})
@@ -518,7 +518,7 @@ func TestProtocolInvalidHelloIsFatal(t *testing.T) {
 	s.finish(ce)
 	err := recv(t, runErr, 10*time.Second, "Run to return")
 	var be *baton.Error
-	if !errors.As(err, &be) || be.Reason != baton.ReasonInvalidField || len(be.FieldViolations) != 1 || be.FieldViolations[0].Field != "hello.queues[0]" {
+	if !errors.As(err, &be) || be.ReasonCode() != batonv1.ErrorReason_INVALID_FIELD || len(be.FieldViolations) != 1 || be.FieldViolations[0].Field != "hello.queues[0]" {
 		t.Fatalf("Run = %v; want the INVALID_FIELD error", err)
 	}
 }

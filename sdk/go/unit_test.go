@@ -126,7 +126,7 @@ func detailError(t *testing.T, code connect.Code, d *batonv1.ErrorDetail) *conne
 
 func TestErrorDecodesErrorDetail(t *testing.T) {
 	ce := detailError(t, connect.CodeInvalidArgument, &batonv1.ErrorDetail{
-		Reason:  "INVALID_FIELD",
+		Reason:  batonv1.ErrorReason_INVALID_FIELD.String(),
 		Message: "invalid request: queue is required",
 		FieldViolations: []*batonv1.FieldViolation{
 			{Field: "queue", Description: "is required"},
@@ -143,7 +143,7 @@ func TestErrorDecodesErrorDetail(t *testing.T) {
 	if !errors.As(err, &be) {
 		t.Fatalf("%T is not *Error", err)
 	}
-	if be.Code != connect.CodeInvalidArgument || be.Reason != ReasonInvalidField || be.Message != "invalid request: queue is required" {
+	if be.Code != connect.CodeInvalidArgument || be.ReasonCode() != batonv1.ErrorReason_INVALID_FIELD || be.Message != "invalid request: queue is required" {
 		t.Fatalf("decoded %+v", be)
 	}
 	if len(be.FieldViolations) != 2 || be.FieldViolations[1] != (FieldViolation{"retry_policy.multiplier", "must be between 1 and 10; got 0.5"}) {
@@ -159,7 +159,7 @@ func TestErrorDecodesErrorDetail(t *testing.T) {
 	if be.Error() != "baton: INVALID_FIELD: invalid request: queue is required" {
 		t.Fatalf("Error() = %q", be.Error())
 	}
-	if d := be.Detail(); d.GetReason() != "INVALID_FIELD" || len(d.GetFieldViolations()) != 2 {
+	if d := be.Detail(); d.GetReason() != batonv1.ErrorReason_INVALID_FIELD.String() || len(d.GetFieldViolations()) != 2 {
 		t.Fatalf("Detail() = %v", d)
 	}
 }
@@ -169,10 +169,10 @@ func TestErrorWithoutDetailFallsBackToCode(t *testing.T) {
 	if !errors.As(asError(connect.NewError(connect.CodeUnavailable, errors.New("connection refused"))), &be) {
 		t.Fatal("not *Error")
 	}
-	if be.Reason != "UNAVAILABLE" || !be.Retryable || be.Contract != nil {
+	if be.ReasonCode() != batonv1.ErrorReason_UNAVAILABLE || !be.Retryable || be.Contract != nil {
 		t.Fatalf("unavailable: %+v", be)
 	}
-	if !errors.As(asError(connect.NewError(connect.CodeNotFound, errors.New("404"))), &be) || be.Reason != "NOT_FOUND" || be.Retryable {
+	if !errors.As(asError(connect.NewError(connect.CodeNotFound, errors.New("404"))), &be) || be.ReasonCode() != batonv1.ErrorReason_UNKNOWN || be.Retryable {
 		t.Fatalf("not found: %+v", be)
 	}
 	ctxErr := asError(context.Canceled)
@@ -183,8 +183,8 @@ func TestErrorWithoutDetailFallsBackToCode(t *testing.T) {
 		t.Fatal("asError(nil) != nil")
 	}
 	// A detail without recovery: the code decides.
-	ce := detailError(t, connect.CodeFailedPrecondition, &batonv1.ErrorDetail{Reason: "LEASE_STALE", Message: "stale"})
-	if !errors.As(asError(ce), &be) || be.Reason != ReasonLeaseStale || be.Retryable {
+	ce := detailError(t, connect.CodeFailedPrecondition, &batonv1.ErrorDetail{Reason: batonv1.ErrorReason_LEASE_STALE.String(), Message: "stale"})
+	if !errors.As(asError(ce), &be) || be.ReasonCode() != batonv1.ErrorReason_LEASE_STALE || be.Retryable {
 		t.Fatalf("lease stale: %+v", be)
 	}
 }
@@ -291,5 +291,43 @@ func TestOutboxKeepsResultsUntilAcked(t *testing.T) {
 	}
 	if ls := o.leases(); len(ls) != 1 || ls[0].GetTaskId() != "t2" {
 		t.Fatalf("leases = %v", ls)
+	}
+}
+
+// The exported reason constants are the contract's names (V1), so comparing
+// Error.Reason with them and ReasonCode with the enum agree.
+func TestReasonConstantsAreTheContractsNames(t *testing.T) {
+	for c, r := range map[string]batonv1.ErrorReason{
+		ReasonInvalidField:         batonv1.ErrorReason_INVALID_FIELD,
+		ReasonTaskNotFound:         batonv1.ErrorReason_TASK_NOT_FOUND,
+		ReasonInvalidState:         batonv1.ErrorReason_INVALID_STATE,
+		ReasonLeaseStale:           batonv1.ErrorReason_LEASE_STALE,
+		ReasonCancelRequested:      batonv1.ErrorReason_CANCEL_REQUESTED,
+		ReasonIdempotencyKeyReused: batonv1.ErrorReason_IDEMPOTENCY_KEY_REUSED,
+		ReasonStorageUnavailable:   batonv1.ErrorReason_STORAGE_UNAVAILABLE,
+	} {
+		if c != r.String() {
+			t.Errorf("constant %q != %s", c, r)
+		}
+		if got := (&Error{Reason: c}).ReasonCode(); got != r {
+			t.Errorf("ReasonCode(%q) = %s", c, got)
+		}
+	}
+	// V2: a reason from a newer server is not a crash, just unspecified.
+	if got := (&Error{Reason: "SOMETHING_NEW"}).ReasonCode(); got != batonv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		t.Errorf("ReasonCode(unknown) = %s", got)
+	}
+}
+
+// An Ack refusing without a reason reads as RESULT_REFUSED; one with a reason keeps it.
+func TestRefusalReasons(t *testing.T) {
+	for _, ack := range []*batonv1.Ack{{}, {Error: &batonv1.ErrorDetail{Message: "no"}}} {
+		if e := refusal(ack, "refused"); e.ReasonCode() != batonv1.ErrorReason_RESULT_REFUSED || e.Code != connect.CodeFailedPrecondition {
+			t.Errorf("refusal(%v) = %v %s", ack, e.Code, e.Reason)
+		}
+	}
+	e := refusal(&batonv1.Ack{Error: &batonv1.ErrorDetail{Reason: ReasonInvalidField, Message: "bad"}}, "refused")
+	if e.ReasonCode() != batonv1.ErrorReason_INVALID_FIELD || e.Code != connect.CodeInvalidArgument || e.Message != "bad" {
+		t.Errorf("refusal(INVALID_FIELD) = %v %s %q", e.Code, e.Reason, e.Message)
 	}
 }

@@ -166,5 +166,5 @@ func (c *Client) WaitForState(ctx context.Context, id string, states ...TaskStat
 	if err := ctx.Err(); err != nil {
 		return nil, asError(err)
 	}
-	return nil, newError(connect.CodeUnavailable, "WATCH_ENDED", "the watch ended before the task reached the state", nil)
+	return nil, newError(connect.CodeUnavailable, batonv1.ErrorReason_UNAVAILABLE, "the watch ended before the task reached the state", nil)
 }
