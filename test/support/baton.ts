@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
 import { startServer, type BatonServer } from "../../server/src/server.js";
 import { freshDatabaseUrl } from "./databases.js";
@@ -28,6 +28,8 @@ export interface TestBatonOptions {
   sweepIntervalMs?: number;
   workerHeartbeatIntervalMs?: number;
   dispatchTickMs?: number;
+  /** The server's logger; default pino at BATON_TEST_LOG (silent). Tests that inspect log lines pass their own. */
+  log?: Logger;
 }
 
 export async function startTestBaton(backend: Backend, opts: TestBatonOptions = {}): Promise<TestBaton> {
@@ -39,7 +41,7 @@ export async function startTestBaton(backend: Backend, opts: TestBatonOptions = 
     databaseUrl,
     natsUrl: opts.natsUrl,
     dataDir,
-    log: pino({ level: process.env.BATON_TEST_LOG ?? "silent" }),
+    log: opts.log ?? pino({ level: process.env.BATON_TEST_LOG ?? "silent" }),
     sweepIntervalMs: opts.sweepIntervalMs ?? 200,
     workerHeartbeatIntervalMs: opts.workerHeartbeatIntervalMs,
     dispatchTickMs: opts.dispatchTickMs ?? 250,

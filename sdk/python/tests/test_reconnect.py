@@ -30,11 +30,14 @@ async def test_server_killed_mid_task_completes_exactly_once(own_server: BatonSe
     started = asyncio.Event()
     release = asyncio.Event()
     calls = 0
+    leases: list[str] = []
 
     @worker.handler("survive")
     async def survive(task: Task, ctx: TaskContext) -> dict[str, Any]:
         nonlocal calls
         calls += 1
+        # The handler holds the lease: GetTask does not show its id to anyone (L5).
+        leases.append(ctx.lease_id)
         started.set()
         await release.wait()
         return {"calls": calls}
@@ -57,7 +60,7 @@ async def test_server_killed_mid_task_completes_exactly_once(own_server: BatonSe
 
         watcher = asyncio.create_task(watch())
         await asyncio.wait_for(started.wait(), 10)
-        lease_id = (await client.get_task(task_id)).lease.lease_id
+        lease_id = leases[0]
 
         disconnected = worker.once(WorkerDisconnected, timeout=10)
         await asyncio.to_thread(own_server.kill, signal.SIGKILL)

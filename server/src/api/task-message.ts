@@ -75,7 +75,18 @@ export function taskErrorFromStored(e: StoredError): TaskError {
   return create(TaskErrorSchema, { type: e.type, message: e.message, nonRetryable: e.nonRetryable, details: e.details });
 }
 
-export function taskFromRow(row: TaskRow, attempts: AttemptRow[] = []): Task {
+export interface TaskFromRowOptions {
+  /**
+   * True only for a message sent to the worker that holds the row's lease
+   * (ClaimTasks, Assign). Anyone else gets `lease.lease_id` as the empty string
+   * (L5): it is the secret half of the fencing token (L1), and a reader who had
+   * it could heartbeat, complete or fail a task another worker is running.
+   * Redacting is the default so a new read path cannot leak it by omission.
+   */
+  forLeaseHolder?: boolean;
+}
+
+export function taskFromRow(row: TaskRow, attempts: AttemptRow[] = [], opts: TaskFromRowOptions = {}): Task {
   const scheduleToStart = row.schedule_to_start_ms === null ? undefined : durationFromMs(Number(row.schedule_to_start_ms));
   return create(TaskSchema, {
     id: row.id,
@@ -104,7 +115,7 @@ export function taskFromRow(row: TaskRow, attempts: AttemptRow[] = []): Task {
       row.lease_id === null
         ? undefined
         : create(LeaseSchema, {
-            leaseId: row.lease_id,
+            leaseId: opts.forLeaseHolder ? row.lease_id : "",
             attempt: row.attempt,
             workerId: row.lease_worker_id ?? "",
             expireTime: ts(row.lease_expires_at as Date | string),

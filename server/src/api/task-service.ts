@@ -174,7 +174,8 @@ export function createTaskService(engine: Engine, hub: WatchHub, dispatcher?: Di
         waitMs,
         ctx.signal,
       );
-      const tasks = rows.map((r) => taskFromRow(r));
+      // The caller now holds these leases: the only unary response that carries lease ids (L5).
+      const tasks = rows.map((r) => taskFromRow(r, [], { forLeaseHolder: true }));
       const first = tasks[0];
       return create(ClaimTasksResponseSchema, {
         tasks,

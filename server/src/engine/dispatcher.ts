@@ -202,7 +202,7 @@ export class Dispatcher {
         for (const row of rows) {
           session.held.set(row.id, row.lease_id as string);
           this.byTask.set(row.id, session);
-          session.send({ case: "assign", value: create(AssignSchema, { task: taskFromRow(row) }) });
+          session.send({ case: "assign", value: create(AssignSchema, { task: taskFromRow(row, [], { forLeaseHolder: true }) }) });
         }
         session.lastAssignedMs = Date.now();
         if (rows.length < want) exhausted.add(session.typesKey);

@@ -692,9 +692,20 @@ func (x *TaskTimeouts) GetHeartbeatTimeout() *durationpb.Duration {
 // L4: A worker that receives `LEASE_STALE` MUST stop working on the task and MUST NOT
 //
 //	retry the call: another worker may own the task now.
+//
+// L5: The server MUST send a lease's `lease_id` only to the worker holding that lease:
+//
+//	in the ClaimTasks response that granted it, in the Assign (Connect, Listen)
+//	that handed it over, and in Acks, Cancels and Welcomes on that worker's own
+//	session. In every other response, WatchTasks event snapshot and MCP tool
+//	result `lease_id` MUST be the empty string (the rest of the lease, e.g.
+//	`worker_id` and `expire_time`, is still shown), and no document example or
+//	log line may contain a lease id. Clients MUST NOT expect to read a lease id
+//	from GetTask, ListTasks, WatchTasks or any other read.
 type Lease struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Random id of this lease; the secret half of the fencing token.
+	// Random id of this lease; the secret half of the fencing token. Empty except
+	// in messages to the lease's holder (L5).
 	LeaseId string `protobuf:"bytes,1,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
 	// The attempt this lease is for; equals Task.attempt.
 	Attempt int32 `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
