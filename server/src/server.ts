@@ -7,6 +7,7 @@ import { createWorkerService } from "./api/worker-service.js";
 import { Dispatcher } from "./engine/dispatcher.js";
 import { SERVER_VERSION } from "./version.js";
 import { createErrorInterceptor } from "./api/error-interceptor.js";
+import { createStorableInterceptor } from "./api/storable-interceptor.js";
 import { createTaskService } from "./api/task-service.js";
 import type { Bus } from "./bus/bus.js";
 import { createMemoryBus } from "./bus/memory-bus.js";
@@ -88,7 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const handler = connectNodeAdapter({
     readMaxBytes: maxMessageBytes,
-    interceptors: [...surfaces.interceptors, createErrorInterceptor(log)],
+    interceptors: [...surfaces.interceptors, createErrorInterceptor(log), createStorableInterceptor()],
     // C2 for decode and size errors, which Connect answers before any interceptor runs.
     routes: withProtocolErrorDetails((router) => {
       router.service(TaskService, taskService);

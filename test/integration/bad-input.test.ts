@@ -221,6 +221,46 @@ describe.each(backends)("bad input on %s", (backend) => {
     });
   });
 
+  describe("values Postgres cannot store (S5)", () => {
+    const NUL = "a\u0000b";
+    const LONE = "\ud800x";
+    it("refuses NUL anywhere in CreateTask's strings and payload, keys included, on binary and JSON", async () => {
+      for (const client of [baton.tasks, jsonClient()]) {
+        await refused(() => client.createTask({ namespace: NS, queue: "s6", type: "t", payload: { items: [{}, {}, { name: NUL }] } }), "CreateTask", "payload.items[2].name");
+        await refused(() => client.createTask({ namespace: NS, queue: "s6", type: "t", payload: { [NUL]: 1 } }), "CreateTask", 'payload."a\\u0000b"');
+        await refused(
+          () => client.createTask({ namespace: NS, queue: "s6", type: "t", idempotencyKey: NUL, labels: { k: NUL }, traceId: NUL, parentId: NUL }),
+          "CreateTask",
+          "idempotency_key",
+          'labels["k"]',
+          "trace_id",
+          "parent_id",
+        );
+        await refused(() => client.createTask({ namespace: NS, queue: "s6", type: "t", labels: { [NUL]: "v" } }), "CreateTask", 'labels["a\\u0000b"]');
+      }
+    });
+
+    it("refuses a lone UTF-16 surrogate in a JSON payload", async () => {
+      await refused(() => jsonClient().createTask({ namespace: NS, queue: "s6", type: "t", payload: { s: LONE } }), "CreateTask", "payload.s");
+      await refused(() => jsonClient().createTask({ namespace: NS, queue: "s6", type: "t", payload: { ["\udc00"]: 1 } }), "CreateTask", 'payload."\\udc00"');
+    });
+
+    it("refuses NUL in BatchCreateTasks, CompleteTask, FailTask and CancelTask, leaving the tasks as they were", async () => {
+      await refused(() => baton.tasks.batchCreateTasks({ requests: [{ namespace: NS, queue: "s6", type: "t", payload: { ok: NUL } }] }), "BatchCreateTasks", "requests[0].payload.ok");
+      await refused(() => baton.tasks.completeTask({ taskId: claimed.id, leaseId: claimed.lease!.leaseId, result: { r: NUL } }), "CompleteTask", "result.r");
+      await refused(
+        () => baton.tasks.failTask({ taskId: claimed.id, leaseId: claimed.lease!.leaseId, error: { type: NUL, message: NUL, details: { d: NUL } } }),
+        "FailTask",
+        "error.type",
+        "error.message",
+        "error.details.d",
+      );
+      await refused(() => jsonClient().completeTask({ taskId: claimed.id, leaseId: claimed.lease!.leaseId, result: { r: LONE } }), "CompleteTask", "result.r");
+      await refused(() => baton.tasks.cancelTask({ id: claimed.id, reason: NUL }), "CancelTask", "reason");
+      expect((await baton.tasks.getTask({ id: claimed.id })).task!.state).toBe(TaskState.CLAIMED);
+    });
+  });
+
   describe("BatchCreateTasks", () => {
     it("refuses an empty batch and one over 500", async () => {
       await refused(() => baton.tasks.batchCreateTasks({ requests: [] }), "BatchCreateTasks", "requests");
