@@ -3,6 +3,8 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromBinary } from "@bufbuild/protobuf";
+import { ErrorDetailSchema, ErrorReason } from "../../gen/ts/baton/v1/contract_pb.js";
 import { TaskState, type Task } from "../../gen/ts/baton/v1/task_pb.js";
 import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
 import { backends, startTestBaton, type TestBaton } from "../support/baton.js";
@@ -305,6 +307,32 @@ describe.each(backends)("bad input on %s", (backend) => {
         "ListTasks",
         "states[1]",
       );
+    });
+
+    it("refuses an unknown enum name or field name in JSON instead of ignoring it", async () => {
+      const post = async (body: unknown) => {
+        const res = await fetch(`${baton.server.url}/baton.v1.TaskService/ListTasks`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        const json = (await res.json()) as { code: string; details?: { type: string; value: string }[] };
+        const detail = json.details?.find((d) => d.type === ErrorDetailSchema.typeName);
+        return { status: res.status, code: json.code, detail: detail && fromBinary(ErrorDetailSchema, Buffer.from(detail.value, "base64")) };
+      };
+      for (const [body, field] of [
+        [{ namespace: NS, states: ["BOGUS"] }, "states[0]"],
+        [{ namespace: NS, states: ["TASK_STATE_PENDING", "PENDING_TYPO"] }, "states[1]"],
+        [{ namespace: NS, stat: ["TASK_STATE_PENDING"] }, "stat"],
+      ] as const) {
+        const before = await everything();
+        const r = await post(body);
+        expect(r.status).toBe(400);
+        expect(r.code).toBe("invalid_argument");
+        expect(r.detail!.reason).toBe(ErrorReason[ErrorReason.INVALID_FIELD]);
+        expect(r.detail!.fieldViolations.map((v) => v.field)).toEqual([field]);
+        expect(await everything()).toEqual(before);
+      }
     });
 
     it("refuses bad page sizes and names", async () => {
