@@ -8,6 +8,8 @@ import { Dispatcher } from "./engine/dispatcher.js";
 import { SERVER_VERSION } from "./version.js";
 import { createErrorInterceptor } from "./api/error-interceptor.js";
 import { createStorableInterceptor } from "./api/storable-interceptor.js";
+import { setPageTokenKey } from "./core/page-token.js";
+import { serverKey } from "./store/server-keys.js";
 import { createTaskService } from "./api/task-service.js";
 import type { Bus } from "./bus/bus.js";
 import { createMemoryBus } from "./bus/memory-bus.js";
@@ -64,6 +66,8 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const db = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir });
   const applied = await migrate(db.sql);
   if (applied.length > 0) log.info({ applied }, "applied migrations");
+  // Page tokens made by any replica are honoured by every other (core/page-token.ts).
+  setPageTokenKey(await serverKey(db.sql, "page_token"));
   const bus: Bus = opts.natsUrl ? await createNatsBus(opts.natsUrl, log) : createMemoryBus();
   const sequencer = startEventSequencer({ sql: db.sql, bus, log }, 1_000);
   const metrics = createMetrics();

@@ -335,6 +335,19 @@ describe.each(backends)("bad input on %s", (backend) => {
       }
     });
 
+    it("refuses a forged page token (valid filter hash, cursor not a UUID) before any SQL", async () => {
+      const first = await baton.tasks.listTasks({ namespace: NS, pageSize: 1 });
+      expect(first.nextPageToken).not.toBe("");
+      // Keep everything the server put in the token but the cursor.
+      const parts = JSON.parse(Buffer.from(first.nextPageToken, "base64url").toString("utf8")) as string[];
+      for (const cursor of ["not-a-uuid", "00000000-0000-0000-0000-000000000000"]) {
+        const forged = Buffer.from(JSON.stringify([cursor, ...parts.slice(1)])).toString("base64url");
+        await refused(() => baton.tasks.listTasks({ namespace: NS, pageSize: 1, pageToken: forged }), "ListTasks", "page_token");
+      }
+      // The real token still pages.
+      expect((await baton.tasks.listTasks({ namespace: NS, pageSize: 1, pageToken: first.nextPageToken })).tasks).toHaveLength(1);
+    });
+
     it("refuses bad page sizes and names", async () => {
       await refused(() => baton.tasks.listTasks({ namespace: NS, pageSize: 501 }), "ListTasks", "page_size");
       await refused(() => baton.tasks.listTasks({ namespace: NS, pageSize: -1 }), "ListTasks", "page_size");
