@@ -7,9 +7,10 @@
  * every request message before any handler runs (api/storable-interceptor.ts)
  * and the worker stream to each message it reads.
  *
- * Invalid UTF-8 in a binary protobuf string never gets here: protobuf-es decodes
- * strings with a non-fatal TextDecoder, which replaces bad bytes with U+FFFD,
- * a storable character.
+ * Invalid UTF-8 in a binary protobuf string never gets here: protobuf-es
+ * verifies proto3 strings with a fatal TextDecoder, so such a message fails to
+ * decode and is refused INVALID_ARGUMENT naming the field (http/protocol-errors.ts).
+ * Binary can therefore not carry a lone surrogate either; only JSON can.
  */
 import type { DescField, DescMessage, JsonValue, Message } from "@bufbuild/protobuf";
 import type { FieldViolation } from "./validation.js";

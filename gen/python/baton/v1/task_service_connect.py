@@ -63,8 +63,8 @@ class TaskService(Protocol):
         `labels["k"]`), and change nothing. This holds for every RPC of every
         Baton service, over Connect (JSON and binary), gRPC and gRPC-Web, for
         MCP tool calls, and for the messages of WorkerService.Connect (R6).
-        Binary protobuf carries strings as UTF-8: a server MAY decode invalid
-        UTF-8 to U+FFFD instead of refusing it (the TypeScript server does).
+        A string field of a binary message that is not valid UTF-8 MUST be
+        refused INVALID_ARGUMENT naming the field, never replaced.
     """
     async def create_task(self, request: CreateTaskRequest, ctx: RequestContext[CreateTaskRequest, CreateTaskResponse], /) -> CreateTaskResponse:
         """
@@ -332,8 +332,8 @@ class TaskServiceClient(ConnectClient):
         `labels["k"]`), and change nothing. This holds for every RPC of every
         Baton service, over Connect (JSON and binary), gRPC and gRPC-Web, for
         MCP tool calls, and for the messages of WorkerService.Connect (R6).
-        Binary protobuf carries strings as UTF-8: a server MAY decode invalid
-        UTF-8 to U+FFFD instead of refusing it (the TypeScript server does).
+        A string field of a binary message that is not valid UTF-8 MUST be
+        refused INVALID_ARGUMENT naming the field, never replaced.
     """
     def __init__(
         self,
@@ -665,8 +665,8 @@ class TaskServiceSync(Protocol):
         `labels["k"]`), and change nothing. This holds for every RPC of every
         Baton service, over Connect (JSON and binary), gRPC and gRPC-Web, for
         MCP tool calls, and for the messages of WorkerService.Connect (R6).
-        Binary protobuf carries strings as UTF-8: a server MAY decode invalid
-        UTF-8 to U+FFFD instead of refusing it (the TypeScript server does).
+        A string field of a binary message that is not valid UTF-8 MUST be
+        refused INVALID_ARGUMENT naming the field, never replaced.
     """
     def create_task(self, request: CreateTaskRequest, ctx: RequestContext[CreateTaskRequest, CreateTaskResponse], /) -> CreateTaskResponse:
         """
@@ -932,8 +932,8 @@ class TaskServiceClientSync(ConnectClientSync):
         `labels["k"]`), and change nothing. This holds for every RPC of every
         Baton service, over Connect (JSON and binary), gRPC and gRPC-Web, for
         MCP tool calls, and for the messages of WorkerService.Connect (R6).
-        Binary protobuf carries strings as UTF-8: a server MAY decode invalid
-        UTF-8 to U+FFFD instead of refusing it (the TypeScript server does).
+        A string field of a binary message that is not valid UTF-8 MUST be
+        refused INVALID_ARGUMENT naming the field, never replaced.
     """
     def __init__(
         self,

@@ -801,8 +801,8 @@ export const WatchTasksResponseSchema: GenMessage<WatchTasksResponse> = /*@__PUR
  *     `labels["k"]`), and change nothing. This holds for every RPC of every
  *     Baton service, over Connect (JSON and binary), gRPC and gRPC-Web, for
  *     MCP tool calls, and for the messages of WorkerService.Connect (R6).
- *     Binary protobuf carries strings as UTF-8: a server MAY decode invalid
- *     UTF-8 to U+FFFD instead of refusing it (the TypeScript server does).
+ *     A string field of a binary message that is not valid UTF-8 MUST be
+ *     refused INVALID_ARGUMENT naming the field, never replaced.
  *
  * @generated from service baton.v1.TaskService
  */
