@@ -387,10 +387,14 @@ describe.each(backends)("bad input on %s", (backend) => {
         "types[1]",
       );
       await refused(() => baton.tasks.claimTasks({ namespace: NS, queue: "pending", workerId: "w", maxTasks: -1 }), "ClaimTasks", "max_tasks");
-      await refused(
+      const negativeWait = await refused(
         () => baton.tasks.claimTasks({ namespace: NS, queue: "pending", workerId: "w", wait: { seconds: -1n } }),
         "ClaimTasks",
         "wait",
+      );
+      // The message states the documented range (0..30s, longer capped), not an internal bound.
+      expect(negativeWait.detail.fieldViolations.find((v) => v.field === "wait")!.description).toBe(
+        "must be between 0s and 30s (longer is capped at 30s); got -1s",
       );
       await refused(
         () => baton.tasks.claimTasks({ namespace: NS, queue: "pending", workerId: "w".repeat(129) }),
