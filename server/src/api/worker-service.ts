@@ -40,7 +40,11 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
   return {
     async *connect(requests: AsyncIterable<ConnectRequest>, ctx: HandlerContext): AsyncGenerator<ConnectResponse> {
       const incoming = requests[Symbol.asyncIterator]();
-      const first = await incoming.next();
+      // A first frame that fails to decode is the client's mistake: answer (and
+      // log) it as INVALID_ARGUMENT, as the protocol layer does, not as INTERNAL.
+      const first = await incoming.next().catch((err: unknown) => {
+        throw toBatonError(err, "baton.v1.WorkerService/Connect", callEngine(engine, ctx).log);
+      });
       const v = new Violations();
       const hello = first.done || first.value.message.case !== "hello" ? undefined : first.value.message.value;
       // S5 before anything about the session is stored.
