@@ -21,7 +21,7 @@ import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
 import { WorkerService } from "../../gen/ts/baton/v1/worker_service_pb.js";
 import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js";
 import { freshDatabaseUrl } from "../support/databases.js";
-import { openRawSession, type RawSession } from "../support/raw-session.js";
+import { openRawSession } from "../support/raw-session.js";
 import { ResultSchema } from "../../gen/ts/baton/v1/worker_pb.js";
 import { startReplica, type Replica } from "../support/replica.js";
 
@@ -481,10 +481,16 @@ describe("bad input, property-based", () => {
 
   // --- the worker stream: hostile Results (issue 14) --------------------------------------
 
-  it("acks every hostile Result on WorkerService.Connect (or ends the stream), and the session keeps serving", { timeout: 120_000 }, async () => {
+  it.each(PROTOCOLS)("acks every hostile Result on WorkerService.Connect over %s (or ends the stream), and the session keeps serving", { timeout: 120_000 }, async (protocol) => {
     const tasks = createClient(TaskService, transports.grpc);
-    const queue = "fuzz-stream";
-    let session = await openWorker(queue);
+    const queue = `fuzz-stream-${protocol}`;
+    const openWorker = async () => {
+      const s = openRawSession(replica.url, protocol);
+      s.send({ case: "hello", value: { queues: [queue], workerId: "fuzz", instanceId: `fuzz-${Math.random()}`, slots: 1 } });
+      await s.nextOf("welcome", 10_000);
+      return s;
+    };
+    let session = await openWorker();
     let ended = 0;
     let acked = 0;
     // Outcomes only: the ids are the real lease's, so every Result reaches the database path.
@@ -492,7 +498,7 @@ describe("bad input, property-based", () => {
     await fc.assert(
       fc.asyncProperty(outcome, async (hostile) => {
         const result = { taskId: "", leaseId: "", outcome: hostile };
-        fc.pre(encodable({ input: ResultSchema } as unknown as DescMethod, result, "grpc"));
+        fc.pre(encodable({ input: ResultSchema } as unknown as DescMethod, result, protocol));
         const { task } = await tasks.createTask({ queue, type: "t", timeouts: { heartbeatTimeout: { seconds: 600n } } });
         const assigned = (await session.nextOf("assign", 10_000)).task!;
         expect(assigned.id).toBe(task!.id);
@@ -506,7 +512,7 @@ describe("bad input, property-based", () => {
           expect(String(err)).not.toMatch(/no server message within/);
           checkRefusal(ConnectError.from(err), "Connect after a hostile Result");
           ended++;
-          session = await openWorker(queue);
+          session = await openWorker();
           return;
         }
         acked++;
@@ -519,20 +525,13 @@ describe("bad input, property-based", () => {
           expect(await session.nextOf("ack", 10_000)).toMatchObject({ taskId: lease.taskId, accepted: true });
         }
       }),
-      { seed: SEED + 2, numRuns: Math.max(20, Math.round(RUNS / 3)), endOnFailure: true },
+      { seed: SEED + 2, numRuns: Math.max(15, Math.round(RUNS / 6)), endOnFailure: true },
     );
     session.close();
     // Only a frame that cannot be decoded at all (e.g. JSON nested past the
     // decoder's limit) ends the stream; everything decodable gets its Ack.
     expect(acked).toBeGreaterThan(ended);
   });
-
-  async function openWorker(queue: string): Promise<RawSession> {
-    const s = openRawSession(replica.url);
-    s.send({ case: "hello", value: { queues: [queue], workerId: "fuzz", instanceId: `fuzz-${Math.random()}`, slots: 1 } });
-    await s.nextOf("welcome", 10_000);
-    return s;
-  }
 
   it("ends a stream whose Hello holds unstorable strings with INVALID_FIELD naming them, and registers nothing", async () => {
     await fc.assert(
