@@ -16,7 +16,7 @@ import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import fc from "fast-check";
 import postgres from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ErrorDetailSchema } from "../../gen/ts/baton/v1/contract_pb.js";
+import { ErrorDetailSchema, ErrorReason } from "../../gen/ts/baton/v1/contract_pb.js";
 import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
 import { WorkerService } from "../../gen/ts/baton/v1/worker_service_pb.js";
 import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js";
@@ -519,7 +519,7 @@ describe("bad input, property-based", () => {
         expect(ack.taskId, "one Ack for the Result, for its task").toBe(lease.taskId);
         if (!ack.accepted) {
           expect(ack.error, "a refusing Ack says why").toBeDefined();
-          expect(["INTERNAL", "UNKNOWN", ""]).not.toContain(ack.error!.reason);
+          expect([ErrorReason[ErrorReason.INTERNAL], ErrorReason[ErrorReason.UNKNOWN], ""]).not.toContain(ack.error!.reason);
           // R6: the lease is still the worker's and the same stream applies a proper Result.
           session.send({ case: "result", value: { ...lease, outcome: { case: "completed", value: { ok: true } } } });
           expect(await session.nextOf("ack", 10_000)).toMatchObject({ taskId: lease.taskId, accepted: true });
@@ -544,7 +544,7 @@ describe("bad input, property-based", () => {
         );
         const refused = ConnectError.from(err);
         checkRefusal(refused, `Hello with a NUL in ${field}`);
-        expect(refused.findDetails(ErrorDetailSchema)[0]!.reason).toBe("INVALID_FIELD");
+        expect(refused.findDetails(ErrorDetailSchema)[0]!.reason).toBe(ErrorReason[ErrorReason.INVALID_FIELD]);
         s.close();
       }),
       { seed: SEED + 3, numRuns: 10 },
