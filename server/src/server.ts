@@ -7,6 +7,9 @@ import { createWorkerService } from "./api/worker-service.js";
 import { Dispatcher } from "./engine/dispatcher.js";
 import { SERVER_VERSION } from "./version.js";
 import { createErrorInterceptor } from "./api/error-interceptor.js";
+import { createStorableInterceptor } from "./api/storable-interceptor.js";
+import { setPageTokenKey } from "./core/page-token.js";
+import { serverKey } from "./store/server-keys.js";
 import { createTaskService } from "./api/task-service.js";
 import type { Bus } from "./bus/bus.js";
 import { createMemoryBus } from "./bus/memory-bus.js";
@@ -63,6 +66,8 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const db = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir });
   const applied = await migrate(db.sql);
   if (applied.length > 0) log.info({ applied }, "applied migrations");
+  // Page tokens made by any replica are honoured by every other (core/page-token.ts).
+  setPageTokenKey(await serverKey(db.sql, "page_token"));
   const bus: Bus = opts.natsUrl ? await createNatsBus(opts.natsUrl, log) : createMemoryBus();
   const sequencer = startEventSequencer({ sql: db.sql, bus, log }, 1_000);
   const metrics = createMetrics();
@@ -88,7 +93,10 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const handler = connectNodeAdapter({
     readMaxBytes: maxMessageBytes,
-    interceptors: [...surfaces.interceptors, createErrorInterceptor(log)],
+    // JSON is decoded strictly: an unknown enum name or field name is a typo that
+    // would otherwise be dropped and silently widen a filter (S1, issue 14).
+    jsonOptions: { ignoreUnknownFields: false },
+    interceptors: [...surfaces.interceptors, createErrorInterceptor(log), createStorableInterceptor()],
     // C2 for decode and size errors, which Connect answers before any interceptor runs.
     routes: withProtocolErrorDetails((router) => {
       router.service(TaskService, taskService);

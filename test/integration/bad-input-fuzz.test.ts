@@ -16,11 +16,13 @@ import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import fc from "fast-check";
 import postgres from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ErrorDetailSchema } from "../../gen/ts/baton/v1/contract_pb.js";
+import { ErrorDetailSchema, ErrorReason } from "../../gen/ts/baton/v1/contract_pb.js";
 import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
 import { WorkerService } from "../../gen/ts/baton/v1/worker_service_pb.js";
 import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js";
 import { freshDatabaseUrl } from "../support/databases.js";
+import { openRawSession } from "../support/raw-session.js";
+import { ResultSchema } from "../../gen/ts/baton/v1/worker_pb.js";
 import { startReplica, type Replica } from "../support/replica.js";
 
 const SEED = Number(process.env.BATON_FUZZ_SEED ?? 7_2026);
@@ -35,8 +37,14 @@ const PROTOCOLS: Protocol[] = ["connect-json", "connect-binary", "grpc"];
 
 // --- hostile values, driven by the message descriptors -----------------------------------
 
+/** Code units Postgres or UTF-8 choke on, or that are merely odd: NUL, lone surrogates, non-characters, BOM. */
+const nastyUnit = fc.constantFrom("\u0000", "\ud800", "\udbff", "\udc00", "\udfff", "\ufffe", "\uffff", "\ufdd0", "\ufeff", "\u{10ffff}", "\u{1fffe}");
+/** Arbitrary Unicode with the nasty units mixed in anywhere (issue 14). */
+const unicodeString = fc.string({ unit: fc.oneof({ weight: 1, arbitrary: nastyUnit }, { weight: 4, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) }), maxLength: 24 });
+
 const hostileString = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
+  { weight: 3, arbitrary: unicodeString },
   { weight: 2, arbitrary: fc.uuid() },
   {
     weight: 3,
@@ -64,9 +72,16 @@ const int64 = fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc
 const uint64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
 const double = fc.oneof(fc.double(), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 1e308, 0.5, 11));
 
+/** JSON whose strings and keys are hostile Unicode, at any depth up to 3. */
+const jsonLeaf = fc.oneof(unicodeString, fc.integer(), fc.boolean(), fc.constant(null));
+const hostileJson: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+  v: fc.oneof({ depthSize: "small", maxDepth: 3 }, jsonLeaf, fc.array(tie("v"), { maxLength: 3 }), fc.dictionary(unicodeString, tie("v"), { maxKeys: 3 })),
+})).v;
+
 /** A JSON object, sometimes nested far past any limit or larger than 1 MiB. */
 const jsonObject: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   { weight: 5, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }) },
+  { weight: 4, arbitrary: fc.dictionary(unicodeString, hostileJson, { maxKeys: 4 }) },
   { weight: 2, arbitrary: fc.integer({ min: 20, max: 150 }).map((levels) => nest(levels)) },
   { weight: 1, arbitrary: fc.constant({ blob: "x".repeat(MiB + 10) }) },
 );
@@ -118,7 +133,7 @@ function fieldValueArb(f: DescField, depth: number): fc.Arbitrary<unknown> {
     }
     case "map": {
       const value = f.mapKind === "scalar" ? scalarArb(f.scalar) : f.mapKind === "enum" ? fc.integer({ min: 0, max: 3 }) : messageArb(f.message, depth + 1);
-      return fc.dictionary(fc.string({ unit: "binary", maxLength: 70 }), value, { maxKeys: depth > 1 ? 2 : 70 });
+      return fc.dictionary(fc.oneof(fc.string({ unit: "binary", maxLength: 70 }), unicodeString), value, { maxKeys: depth > 1 ? 2 : 70 });
     }
   }
 }
@@ -462,6 +477,80 @@ describe("bad input, property-based", () => {
       checkRefusal(err!, `${rpc} over gRPC-Web`);
       expect(err!.code).toBe(Code.InvalidArgument);
     }
+  });
+
+  // --- the worker stream: hostile Results (issue 14) --------------------------------------
+
+  it.each(PROTOCOLS)("acks every hostile Result on WorkerService.Connect over %s (or ends the stream), and the session keeps serving", { timeout: 120_000 }, async (protocol) => {
+    const tasks = createClient(TaskService, transports.grpc);
+    const queue = `fuzz-stream-${protocol}`;
+    const openWorker = async () => {
+      const s = openRawSession(replica.url, protocol);
+      s.send({ case: "hello", value: { queues: [queue], workerId: "fuzz", instanceId: `fuzz-${Math.random()}`, slots: 1 } });
+      await s.nextOf("welcome", 10_000);
+      return s;
+    };
+    let session = await openWorker();
+    let ended = 0;
+    let acked = 0;
+    // Outcomes only: the ids are the real lease's, so every Result reaches the database path.
+    const outcome = messageArb(ResultSchema, 0).map((r) => r.outcome as { case: string; value: unknown } | undefined);
+    await fc.assert(
+      fc.asyncProperty(outcome, async (hostile) => {
+        const result = { taskId: "", leaseId: "", outcome: hostile };
+        fc.pre(encodable({ input: ResultSchema } as unknown as DescMethod, result, protocol));
+        const { task } = await tasks.createTask({ queue, type: "t", timeouts: { heartbeatTimeout: { seconds: 600n } } });
+        const assigned = (await session.nextOf("assign", 10_000)).task!;
+        expect(assigned.id).toBe(task!.id);
+        const lease = { taskId: assigned.id, leaseId: assigned.lease!.leaseId };
+        session.send({ case: "result", value: { ...lease, outcome: hostile as never } });
+        let ack;
+        try {
+          ack = await session.nextOf("ack", 10_000);
+        } catch (err) {
+          // The other allowed answer: the stream ends at once, with a proper status.
+          expect(String(err)).not.toMatch(/no server message within/);
+          checkRefusal(ConnectError.from(err), "Connect after a hostile Result");
+          ended++;
+          session = await openWorker();
+          return;
+        }
+        acked++;
+        expect(ack.taskId, "one Ack for the Result, for its task").toBe(lease.taskId);
+        if (!ack.accepted) {
+          expect(ack.error, "a refusing Ack says why").toBeDefined();
+          expect([ErrorReason[ErrorReason.INTERNAL], ErrorReason[ErrorReason.UNKNOWN], ""]).not.toContain(ack.error!.reason);
+          // R6: the lease is still the worker's and the same stream applies a proper Result.
+          session.send({ case: "result", value: { ...lease, outcome: { case: "completed", value: { ok: true } } } });
+          expect(await session.nextOf("ack", 10_000)).toMatchObject({ taskId: lease.taskId, accepted: true });
+        }
+      }),
+      { seed: SEED + 2, numRuns: Math.max(15, Math.round(RUNS / 6)), endOnFailure: true },
+    );
+    session.close();
+    // Only a frame that cannot be decoded at all (e.g. JSON nested past the
+    // decoder's limit) ends the stream; everything decodable gets its Ack.
+    expect(acked).toBeGreaterThan(ended);
+  });
+
+  it("ends a stream whose Hello holds unstorable strings with INVALID_FIELD naming them, and registers nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(unicodeString.filter((x) => /\u0000/.test(x)), fc.constantFrom("workerId", "instanceId", "sdk"), async (bad, field) => {
+        const s = openRawSession(replica.url);
+        s.send({ case: "hello", value: { queues: ["fuzz-hello"], workerId: "w", instanceId: "i", slots: 1, [field]: bad } as never });
+        const err = await s.next(10_000).then(
+          (m) => new Error(`answered ${m.case}`),
+          (e: unknown) => e,
+        );
+        const refused = ConnectError.from(err);
+        checkRefusal(refused, `Hello with a NUL in ${field}`);
+        expect(refused.findDetails(ErrorDetailSchema)[0]!.reason).toBe(ErrorReason[ErrorReason.INVALID_FIELD]);
+        s.close();
+      }),
+      { seed: SEED + 3, numRuns: 10 },
+    );
+    const [{ n }] = await sql<{ n: string }[]>`SELECT count(*)::text AS n FROM baton_workers WHERE 'fuzz-hello' = ANY(queues)`;
+    expect(n).toBe("0");
   });
 
   it("is still up and answering after all of it", async () => {

@@ -3,6 +3,8 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromBinary } from "@bufbuild/protobuf";
+import { ErrorDetailSchema, ErrorReason } from "../../gen/ts/baton/v1/contract_pb.js";
 import { TaskState, type Task } from "../../gen/ts/baton/v1/task_pb.js";
 import { TaskService } from "../../gen/ts/baton/v1/task_service_pb.js";
 import { backends, startTestBaton, type TestBaton } from "../support/baton.js";
@@ -221,6 +223,46 @@ describe.each(backends)("bad input on %s", (backend) => {
     });
   });
 
+  describe("values Postgres cannot store (S5)", () => {
+    const NUL = "a\u0000b";
+    const LONE = "\ud800x";
+    it("refuses NUL anywhere in CreateTask's strings and payload, keys included, on binary and JSON", async () => {
+      for (const client of [baton.tasks, jsonClient()]) {
+        await refused(() => client.createTask({ namespace: NS, queue: "s6", type: "t", payload: { items: [{}, {}, { name: NUL }] } }), "CreateTask", "payload.items[2].name");
+        await refused(() => client.createTask({ namespace: NS, queue: "s6", type: "t", payload: { [NUL]: 1 } }), "CreateTask", 'payload."a\\u0000b"');
+        await refused(
+          () => client.createTask({ namespace: NS, queue: "s6", type: "t", idempotencyKey: NUL, labels: { k: NUL }, traceId: NUL, parentId: NUL }),
+          "CreateTask",
+          "idempotency_key",
+          'labels["k"]',
+          "trace_id",
+          "parent_id",
+        );
+        await refused(() => client.createTask({ namespace: NS, queue: "s6", type: "t", labels: { [NUL]: "v" } }), "CreateTask", 'labels["a\\u0000b"]');
+      }
+    });
+
+    it("refuses a lone UTF-16 surrogate in a JSON payload", async () => {
+      await refused(() => jsonClient().createTask({ namespace: NS, queue: "s6", type: "t", payload: { s: LONE } }), "CreateTask", "payload.s");
+      await refused(() => jsonClient().createTask({ namespace: NS, queue: "s6", type: "t", payload: { ["\udc00"]: 1 } }), "CreateTask", 'payload."\\udc00"');
+    });
+
+    it("refuses NUL in BatchCreateTasks, CompleteTask, FailTask and CancelTask, leaving the tasks as they were", async () => {
+      await refused(() => baton.tasks.batchCreateTasks({ requests: [{ namespace: NS, queue: "s6", type: "t", payload: { ok: NUL } }] }), "BatchCreateTasks", "requests[0].payload.ok");
+      await refused(() => baton.tasks.completeTask({ taskId: claimed.id, leaseId: claimed.lease!.leaseId, result: { r: NUL } }), "CompleteTask", "result.r");
+      await refused(
+        () => baton.tasks.failTask({ taskId: claimed.id, leaseId: claimed.lease!.leaseId, error: { type: NUL, message: NUL, details: { d: NUL } } }),
+        "FailTask",
+        "error.type",
+        "error.message",
+        "error.details.d",
+      );
+      await refused(() => jsonClient().completeTask({ taskId: claimed.id, leaseId: claimed.lease!.leaseId, result: { r: LONE } }), "CompleteTask", "result.r");
+      await refused(() => baton.tasks.cancelTask({ id: claimed.id, reason: NUL }), "CancelTask", "reason");
+      expect((await baton.tasks.getTask({ id: claimed.id })).task!.state).toBe(TaskState.CLAIMED);
+    });
+  });
+
   describe("BatchCreateTasks", () => {
     it("refuses an empty batch and one over 500", async () => {
       await refused(() => baton.tasks.batchCreateTasks({ requests: [] }), "BatchCreateTasks", "requests");
@@ -267,6 +309,45 @@ describe.each(backends)("bad input on %s", (backend) => {
       );
     });
 
+    it("refuses an unknown enum name or field name in JSON instead of ignoring it", async () => {
+      const post = async (body: unknown) => {
+        const res = await fetch(`${baton.server.url}/baton.v1.TaskService/ListTasks`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        const json = (await res.json()) as { code: string; details?: { type: string; value: string }[] };
+        const detail = json.details?.find((d) => d.type === ErrorDetailSchema.typeName);
+        return { status: res.status, code: json.code, detail: detail && fromBinary(ErrorDetailSchema, Buffer.from(detail.value, "base64")) };
+      };
+      for (const [body, field] of [
+        [{ namespace: NS, states: ["BOGUS"] }, "states[0]"],
+        [{ namespace: NS, states: ["TASK_STATE_PENDING", "PENDING_TYPO"] }, "states[1]"],
+        [{ namespace: NS, stat: ["TASK_STATE_PENDING"] }, "stat"],
+      ] as const) {
+        const before = await everything();
+        const r = await post(body);
+        expect(r.status).toBe(400);
+        expect(r.code).toBe("invalid_argument");
+        expect(r.detail!.reason).toBe(ErrorReason[ErrorReason.INVALID_FIELD]);
+        expect(r.detail!.fieldViolations.map((v) => v.field)).toEqual([field]);
+        expect(await everything()).toEqual(before);
+      }
+    });
+
+    it("refuses a forged page token (valid filter hash, cursor not a UUID) before any SQL", async () => {
+      const first = await baton.tasks.listTasks({ namespace: NS, pageSize: 1 });
+      expect(first.nextPageToken).not.toBe("");
+      // Keep everything the server put in the token but the cursor.
+      const parts = JSON.parse(Buffer.from(first.nextPageToken, "base64url").toString("utf8")) as string[];
+      for (const cursor of ["not-a-uuid", "00000000-0000-0000-0000-000000000000"]) {
+        const forged = Buffer.from(JSON.stringify([cursor, ...parts.slice(1)])).toString("base64url");
+        await refused(() => baton.tasks.listTasks({ namespace: NS, pageSize: 1, pageToken: forged }), "ListTasks", "page_token");
+      }
+      // The real token still pages.
+      expect((await baton.tasks.listTasks({ namespace: NS, pageSize: 1, pageToken: first.nextPageToken })).tasks).toHaveLength(1);
+    });
+
     it("refuses bad page sizes and names", async () => {
       await refused(() => baton.tasks.listTasks({ namespace: NS, pageSize: 501 }), "ListTasks", "page_size");
       await refused(() => baton.tasks.listTasks({ namespace: NS, pageSize: -1 }), "ListTasks", "page_size");
@@ -306,10 +387,14 @@ describe.each(backends)("bad input on %s", (backend) => {
         "types[1]",
       );
       await refused(() => baton.tasks.claimTasks({ namespace: NS, queue: "pending", workerId: "w", maxTasks: -1 }), "ClaimTasks", "max_tasks");
-      await refused(
+      const negativeWait = await refused(
         () => baton.tasks.claimTasks({ namespace: NS, queue: "pending", workerId: "w", wait: { seconds: -1n } }),
         "ClaimTasks",
         "wait",
+      );
+      // The message states the documented range (0..30s, longer capped), not an internal bound.
+      expect(negativeWait.detail.fieldViolations.find((v) => v.field === "wait")!.description).toBe(
+        "must be between 0s and 30s (longer is capped at 30s); got -1s",
       );
       await refused(
         () => baton.tasks.claimTasks({ namespace: NS, queue: "pending", workerId: "w".repeat(129) }),

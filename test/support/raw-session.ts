@@ -2,7 +2,7 @@
 // so tests can break the protocol on purpose and see exactly what the server sends.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { ConnectRequestSchema, WorkerService, type ConnectRequest, type ConnectResponse } from "../../gen/ts/baton/v1/worker_service_pb.js";
 import { Channel } from "../../server/src/lib/channel.js";
 
@@ -18,8 +18,13 @@ export interface RawSession {
   close(): void;
 }
 
-export function openRawSession(baseUrl: string): RawSession {
-  const client = createClient(WorkerService, createGrpcTransport({ baseUrl }));
+/** The protocol a raw session speaks: gRPC unless a test asks for Connect (over HTTP/2, binary or JSON). */
+export type RawProtocol = "grpc" | "connect-binary" | "connect-json";
+
+export function openRawSession(baseUrl: string, protocol: RawProtocol = "grpc"): RawSession {
+  const transport =
+    protocol === "grpc" ? createGrpcTransport({ baseUrl }) : createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: protocol === "connect-binary" });
+  const client = createClient(WorkerService, transport);
   const requests = new Channel<ConnectRequest>();
   const abort = new AbortController();
   // Read everything into a buffer in the background, so a wait that times out

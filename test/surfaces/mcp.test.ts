@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBaton, type TestBaton } from "../support/baton.js";
+import { ErrorReason } from "../../gen/ts/baton/v1/contract_pb.js";
 
 interface Contract {
   resource?: string;
@@ -118,6 +119,17 @@ describe("MCP endpoint", () => {
     const wrongType = await callTool("get_task", { id: 42 });
     expect(wrongType.isError).toBe(true);
     expect((wrongType.content[0] as { text: string }).text).toContain("INVALID_ARGUMENT");
+  });
+
+  it("refuses values Postgres cannot store in tool arguments as INVALID_FIELD naming them (S5), creating nothing", async () => {
+    const before = (await baton.tasks.listTasks({ queue: "mcp-s5" })).tasks.length;
+    const refused = await callTool("create_task", { queue: "mcp-s5", type: "t", payload: { items: [{ name: "a\u0000" }], "k\u0000": 1 }, labels: { k: "\u0000" } });
+    expect(refused.isError).toBe(true);
+    const body = JSON.parse((refused.content[0] as { text: string }).text) as { error: { code: string; reason: string; fieldViolations: { field: string }[] } };
+    expect(body.error.code).toBe("invalid_argument");
+    expect(body.error.reason).toBe(ErrorReason[ErrorReason.INVALID_FIELD]);
+    expect(body.error.fieldViolations.map((v) => v.field)).toEqual(expect.arrayContaining(["payload.items[0].name", 'payload."k\\u0000"', 'labels["k"]']));
+    expect((await baton.tasks.listTasks({ queue: "mcp-s5" })).tasks).toHaveLength(before);
   });
 
   it("cancels and requeues through MCP", async () => {

@@ -83,6 +83,20 @@ describe("OpenAPI at /v1/schema", () => {
     expect(Object.keys(doc.components.schemas["baton.v1.ErrorDetail"]!.properties!)).toEqual(["reason", "message", "fieldViolations", "contract"]);
   });
 
+  it("lists every status the server answers, transport-level refusals included", async () => {
+    const op = doc.paths["/baton.v1.TaskService/GetTask"]!.post!;
+    const url = `${baton.server.url}/baton.v1.TaskService/GetTask`;
+    const answers = [
+      await fetch(url, { method: "POST" }), // no body and no content type
+      await fetch(url, { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" }),
+      await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
+    ];
+    for (const res of answers) {
+      await res.arrayBuffer();
+      expect(Object.keys(op.responses), `HTTP ${res.status}`).toContain(String(res.status));
+    }
+  });
+
   it("describes what the server actually answers", async () => {
     const res = await fetch(`${baton.server.url}/baton.v1.TaskService/GetTask`, {
       method: "POST",

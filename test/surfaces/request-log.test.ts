@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as http2 from "node:http2";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import { startServer, type BatonServer } from "../../server/src/server.js";
 import { freshDatabaseUrl } from "../support/databases.js";
 
 interface Line {
+  level: number;
   msg: string;
   requestId?: string;
   procedure?: string;
@@ -62,6 +64,48 @@ describe("request ids in RPC logs", () => {
     const id = res.headers.get("x-request-id")!;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(logged(id).find((l) => l.msg === "rpc failed")).toMatchObject({ code: "not_found", taskId: "01a20d06-6884-7565-a033-ba82524a714d" });
+  });
+
+  it("logs a worker stream ended by a garbage first frame as invalid_argument at info, as the client is told", async () => {
+    // ConnectRequest field 1 (hello), 3 bytes that are not a Hello.
+    const garbage = Uint8Array.from([0x0a, 0x03, 0xff, 0xfe, 0xfd]);
+    const envelope = new Uint8Array(5 + garbage.length);
+    new DataView(envelope.buffer).setUint32(1, garbage.length);
+    envelope.set(garbage, 5);
+    // A bidi stream needs HTTP/2: plain gRPC, as a worker SDK would speak it.
+    const h2 = http2.connect(server.url);
+    const status = await new Promise<string>((resolve, reject) => {
+      const req = h2.request({ ":method": "POST", ":path": "/baton.v1.WorkerService/Connect", "content-type": "application/grpc+proto", te: "trailers", "x-request-id": "garbage-frame-1" });
+      let headers: http2.IncomingHttpHeaders = {};
+      req.on("response", (h) => (headers = h));
+      req.on("trailers", (t) => resolve(String(t["grpc-status"] ?? headers["grpc-status"])));
+      req.on("end", () => resolve(String(headers["grpc-status"])));
+      req.on("data", () => {});
+      req.on("error", reject);
+      req.end(envelope);
+    });
+    h2.close();
+    expect(status).toBe("3"); // INVALID_ARGUMENT
+    const line = logged("garbage-frame-1").find((l) => l.msg === "rpc failed");
+    expect(line).toMatchObject({ code: "invalid_argument" });
+    expect(line!.level).toBeLessThan(40);
+    expect(logged("garbage-frame-1").filter((l) => l.level >= 40)).toEqual([]);
+  });
+
+  it("answers an MCP client offering a protocol version newer than ours quietly: 400 with the supported ones, nothing logged at warn", async () => {
+    const res = await fetch(`${server.url}/mcp`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "x-request-id": "mcp-newer-1",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/supported versions: 2025-/);
+    expect(logged("mcp-newer-1").filter((l) => l.level >= 40)).toEqual([]);
   });
 
   it("tags the plain HTTP routes too", async () => {

@@ -166,7 +166,7 @@ export function createTaskService(engine: Engine, hub: WatchHub, dispatcher?: Di
       const maxTasks = req.maxTasks === 0 ? 1 : req.maxTasks;
       v.intRange("max_tasks", maxTasks, 1, limits.claimMaxTasks);
       // A wait beyond the cap is shortened, not refused: long-poll clients often ask for "as long as you allow".
-      const waitMs = Math.min(v.duration("wait", req.wait, 0, Number.MAX_SAFE_INTEGER) ?? 0, limits.claimWaitMaxMs);
+      const waitMs = v.cappedDuration("wait", req.wait, limits.claimWaitMaxMs) ?? 0;
       check(v, "claimTasks");
       const rows = await claimTasks(
         engine,

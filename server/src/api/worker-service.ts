@@ -28,6 +28,8 @@ import { Channel } from "../lib/channel.js";
 import { callEngine } from "./call-engine.js";
 import { toBatonError } from "./error-interceptor.js";
 import { workerFromRow } from "./worker-message.js";
+import { HelloSchema } from "../../../gen/ts/baton/v1/worker_pb.js";
+import { storableMessage } from "../core/storable.js";
 
 /** Results of one session handled at once; more wait, which slows the worker's stream down. */
 const MAX_RESULTS_IN_FLIGHT = 32;
@@ -38,9 +40,15 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
   return {
     async *connect(requests: AsyncIterable<ConnectRequest>, ctx: HandlerContext): AsyncGenerator<ConnectResponse> {
       const incoming = requests[Symbol.asyncIterator]();
-      const first = await incoming.next();
+      // A first frame that fails to decode is the client's mistake: answer (and
+      // log) it as INVALID_ARGUMENT, as the protocol layer does, not as INTERNAL.
+      const first = await incoming.next().catch((err: unknown) => {
+        throw toBatonError(err, "baton.v1.WorkerService/Connect", callEngine(engine, ctx).log);
+      });
       const v = new Violations();
       const hello = first.done || first.value.message.case !== "hello" ? undefined : first.value.message.value;
+      // S5 before anything about the session is stored.
+      if (hello) v.list.push(...storableMessage(HelloSchema, hello, "hello"));
       const spec = sessionSpecFromHello(hello, v);
       if (!v.empty) throw invalidArgument(v.list, connectRetry());
 
@@ -75,6 +83,8 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
               // (bounded) so one session's completions are not serialised on round trips.
               const pending = handler.result(msg.value).catch((err: unknown) => {
                 failure ??= err;
+                // No more assignments to a stream that is ending.
+                session.closed = true;
                 out.close();
               });
               inFlight.add(pending);
@@ -105,7 +115,9 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
         .finally(() => out.close());
       try {
         for await (const message of out) yield message;
-        await reading;
+        // A failure ends the stream at once with its status: waiting for the
+        // reader would wait for the worker's next message, which may never come.
+        if (failure === undefined) await reading;
         if (failure !== undefined && !ctx.signal.aborted) throw toBatonError(failure, "baton.v1.WorkerService/Connect", call.log);
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);

@@ -84,6 +84,21 @@ export class Violations {
     return ms;
   }
 
+  /**
+   * A duration whose documented range is 0..capMs where longer is capped, not
+   * refused (ClaimTasks.wait): a refusal states that documented range.
+   */
+  cappedDuration(field: string, value: Duration | undefined, capMs: number): number | undefined {
+    if (value === undefined) return undefined;
+    const ms = durationToMs(value);
+    if (Number.isNaN(ms)) return this.duration(field, value, 0, capMs);
+    if (ms < 0) {
+      this.add(field, `must be between 0s and ${formatMs(capMs)} (longer is capped at ${formatMs(capMs)}); got ${formatMs(ms)}`);
+      return undefined;
+    }
+    return Math.min(ms, capMs);
+  }
+
   /** Milliseconds since the epoch of an optional timestamp, or undefined. */
   timestamp(field: string, value: Timestamp | undefined): number | undefined {
     if (value === undefined) return undefined;

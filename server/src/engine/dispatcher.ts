@@ -12,6 +12,8 @@ import type { TaskRow } from "../store/task-row.js";
 
 /** Most tasks one claim statement takes for one session. */
 const CLAIM_BATCH_MAX = 100;
+/** A streaming session silent for longer than this many heartbeat intervals is served after the others. */
+const QUIET_INTERVALS = 1.5;
 
 interface QueueEntry {
   namespace: string;
@@ -168,7 +170,15 @@ export class Dispatcher {
   private async runPump(entry: QueueEntry): Promise<void> {
     do {
       entry.again = false;
-      const candidates = [...entry.sessions].filter((s) => s.free > 0).sort((a, b) => a.lastAssignedMs - b.lastAssignedMs);
+      // Sessions that heartbeat on time first, then least recently served. A
+      // worker that went quiet (its lease just expired, say) is still served,
+      // but only after the healthy ones: otherwise the task it dropped would go
+      // straight back to it while a responsive session waits (issue 14).
+      const now = Date.now();
+      const quiet = (s: WorkerSession) => (s.transport === "CONNECT" && now - s.lastHeartbeatMs > QUIET_INTERVALS * this.opts.heartbeatIntervalMs ? 1 : 0);
+      const candidates = [...entry.sessions]
+        .filter((s) => s.free > 0)
+        .sort((a, b) => quiet(a) - quiet(b) || a.lastAssignedMs - b.lastAssignedMs);
       const exhausted = new Set<string>();
       let claimedAny = false;
       for (const session of candidates) {
@@ -199,11 +209,17 @@ export class Dispatcher {
           await this.releaseUnstarted(rows);
           continue;
         }
+        const undelivered: TaskRow[] = [];
         for (const row of rows) {
+          if (!session.send({ case: "assign", value: create(AssignSchema, { task: taskFromRow(row, [], { forLeaseHolder: true }) }) })) {
+            // The stream ended under us: a lease nobody will ever run must not wait out its expiry.
+            undelivered.push(row);
+            continue;
+          }
           session.held.set(row.id, row.lease_id as string);
           this.byTask.set(row.id, session);
-          session.send({ case: "assign", value: create(AssignSchema, { task: taskFromRow(row, [], { forLeaseHolder: true }) }) });
         }
+        if (undelivered.length > 0) await this.releaseUnstarted(undelivered);
         session.lastAssignedMs = Date.now();
         if (rows.length < want) exhausted.add(session.typesKey);
       }

@@ -17,6 +17,9 @@ import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
 import { complete, fail, rejection } from "./lease-calls.js";
 import { isStorageUnavailable } from "../api/storage-errors.js";
+import { toBatonError } from "../api/error-interceptor.js";
+import { storableMessage } from "../core/storable.js";
+import { ResultSchema } from "../../../gen/ts/baton/v1/worker_pb.js";
 import type { WorkerSession } from "./worker-session.js";
 
 /** Reasons after which the worker no longer holds the lease (R4): its slot is free. */
@@ -85,6 +88,8 @@ export class SessionHandler {
   async result(result: Result): Promise<void> {
     const { taskId, leaseId } = result;
     const v = new Violations();
+    // S5: a value Postgres cannot store is refused here, before any SQL.
+    v.list.push(...storableMessage(ResultSchema, result, "result"));
     v.taskId("result.task_id", taskId);
     v.leaseId("result.lease_id", leaseId);
     if (result.outcome.case === undefined) v.add("result.outcome", "is required: completed or failed");
@@ -124,8 +129,16 @@ export class SessionHandler {
       });
       this.dispatcher.release(this.session, taskId);
     } catch (err) {
-      if (!(err instanceof ConnectError) || err.findDetails(ErrorDetailSchema).length === 0) throw err;
-      this.ackRejected(taskId, leaseId, err);
+      if (err instanceof ConnectError && err.findDetails(ErrorDetailSchema).length > 0) {
+        this.ackRejected(taskId, leaseId, err);
+        return;
+      }
+      // A storage outage that outlasted the retries ends the stream UNAVAILABLE (S4).
+      if (isStorageUnavailable(err)) throw err;
+      // R6: any other failure is this Result's alone. It is refused by its Ack
+      // (INTERNAL, logged) and the session goes on serving its other leases;
+      // rethrowing would leave this Result unacked and end every lease's stream.
+      this.ackRejected(taskId, leaseId, toBatonError(err, "baton.v1.WorkerService/Connect", this.engine.log));
     }
   }
 

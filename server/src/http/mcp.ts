@@ -71,7 +71,12 @@ export function createMcpHandler(opts: McpOptions): RouteHandler {
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: opts.tools.map((t) => t.tool) }));
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => call(request.params.name, request.params.arguments, extra.signal, requestId));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    transport.onerror = (err) => opts.log.warn({ err, requestId }, "mcp transport error");
+    transport.onerror = (err) => {
+      // A client offering a protocol version newer than the SDK's is answered 400
+      // with the supported versions and falls back: negotiation, not a fault.
+      if (/Unsupported protocol version/.test(err.message)) opts.log.debug({ requestId, message: err.message }, "mcp: protocol version not supported; client told the supported ones");
+      else opts.log.warn({ err, requestId }, "mcp transport error");
+    };
     res.on("close", () => {
       void transport.close();
       void server.close();

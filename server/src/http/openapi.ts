@@ -95,6 +95,13 @@ function operation(descriptors: Descriptors, method: DescMethod, errorStatuses: 
   };
 }
 
+/** HTTP statuses the server answers outside Connect's code-to-status mapping. */
+const TRANSPORT_STATUSES: Record<string, string> = {
+  "405": "Method not allowed: RPCs are called with POST.",
+  "408": "The request's headers or body did not arrive in time (10s); the connection is closed.",
+  "415": "Unsupported media type: the request had no content type, or one the server does not speak; send `application/json` (reason UNSUPPORTED_MEDIA_TYPE).",
+};
+
 /** Connect's JSON error, and one response per HTTP status that Connect maps codes to. */
 function createErrorResponses() {
   const codes = Object.values(Code).filter((c): c is Code => typeof c === "number");
@@ -127,6 +134,12 @@ function createErrorResponses() {
       { description: `A Connect error with code ${names.join(" or ")}.`, content: { "application/json": { schema: { $ref: ref(CONNECT_ERROR) } } } },
     ]),
   );
+  // Answered before any code is chosen, by the HTTP layer: listed so the document
+  // names every status a client can get (issue 14).
+  for (const [status, description] of Object.entries(TRANSPORT_STATUSES)) {
+    byStatus[status] ??= [];
+    responses[`error${status}`] = { description, content: { "application/json": { schema: { $ref: ref(CONNECT_ERROR) } } } };
+  }
   return { schema, responses, byStatus };
 }
 

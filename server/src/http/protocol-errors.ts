@@ -347,7 +347,7 @@ function locateJson(desc: DescMessage, value: JsonValue, depth: number): string 
   if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
   for (const [key, v] of Object.entries(value)) {
     const field = desc.fields.find((f) => f.jsonName === key || f.name === key);
-    if (!field) continue;
+    if (!field) return key;
     if (decodesJson(desc, { [key]: v })) continue;
     const inner = descend(field);
     if (field.fieldKind === "list" && Array.isArray(v)) {
@@ -364,7 +364,8 @@ function locateJson(desc: DescMessage, value: JsonValue, depth: number): string 
 
 function decodesJson(desc: DescMessage, json: JsonValue): boolean {
   try {
-    fromJson(desc, json, { ignoreUnknownFields: true });
+    // As strict as the server's decoder (server.ts), so an unknown enum or field name is located.
+    fromJson(desc, json, { ignoreUnknownFields: false });
     return true;
   } catch {
     return false;

@@ -15,6 +15,7 @@ import { Health, file_health_v1_health } from "../../../gen/ts/health/v1/health_
 import { ServerReflection as ServerReflectionV1 } from "../../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../../gen/ts/grpc/reflection/v1alpha/reflection_pb.js";
 import { createErrorInterceptor } from "../api/error-interceptor.js";
+import { createStorableInterceptor } from "../api/storable-interceptor.js";
 import type { Queryable } from "../store/database.js";
 import { createAgentJsonHandler } from "./agent-json.js";
 import { loadDescriptors } from "./descriptors.js";
@@ -61,7 +62,7 @@ export function createSurfaces(opts: SurfaceOptions): Surfaces {
   const reflection = createReflectionIndex([...descriptors.registry.files, ...grpcReflectionFiles, file_health_v1_health], services);
   const tools = createTools(descriptors);
   const inProcess = createRouterTransport((router) => router.service(TaskService, opts.taskService), {
-    router: { interceptors: [requestLog, createErrorInterceptor(log)] },
+    router: { interceptors: [requestLog, createErrorInterceptor(log), createStorableInterceptor()] },
   });
 
   const fallback = createHttpRouter(

@@ -809,6 +809,17 @@ export const WatchTasksResponseSchema: GenMessage<WatchTasksResponse> = /*@__PUR
  *     FAILED_PRECONDITION with reason `INVALID_STATE`, and change nothing.
  * S4: While the database is unreachable, calls MUST be answered UNAVAILABLE with
  *     `recovery.retryable` true and a `retry_after`.
+ * S5: Every string a request carries MUST be storable: no NUL character
+ *     (U+0000) and no unpaired UTF-16 surrogate, in string fields, map keys and
+ *     values, and every string and object key inside JSON values (payload,
+ *     result, error details). A request holding one MUST be answered
+ *     INVALID_ARGUMENT with reason `INVALID_FIELD` and one FieldViolation per
+ *     such string, its path in the request (e.g. `payload.items[2].name`,
+ *     `labels["k"]`), and change nothing. This holds for every RPC of every
+ *     Baton service, over Connect (JSON and binary), gRPC and gRPC-Web, for
+ *     MCP tool calls, and for the messages of WorkerService.Connect (R6).
+ *     A string field of a binary message that is not valid UTF-8 MUST be
+ *     refused INVALID_ARGUMENT naming the field, never replaced.
  *
  * Besides the errors each RPC lists, every call may answer: INVALID_ARGUMENT
  * `INVALID_FIELD` (S1) or `MALFORMED_REQUEST`; RESOURCE_EXHAUSTED
