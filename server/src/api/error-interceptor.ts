@@ -2,8 +2,8 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { batonError, unavailable } from "../core/errors.js";
-import { callLog } from "../http/request-log.js";
-import { isStorageUnavailable } from "./storage-errors.js";
+import { callLog } from "../observe/call-log.js";
+import { isStorageUnavailable } from "../store/storage-errors.js";
 
 /** The retry delay suggested while storage is unreachable. */
 export const STORAGE_RETRY_AFTER_MS = 2_000;

@@ -1,6 +1,6 @@
 import { queueReadySubject } from "../bus/subjects.js";
 import { taskClaim, taskNextScheduledAt, type ClaimParams } from "../store/tasks.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 import { announce, type Engine } from "./engine.js";
 
 /**

@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import { taskCompleteMany } from "../store/tasks.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 
 /** Most results one statement completes. */
 const MAX_BATCH = 100;

@@ -4,7 +4,7 @@ import { batonError } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import type { TaskSpec } from "../core/task-spec.js";
 import { taskGetByIdempotencyKeys, taskInsertMany } from "../store/tasks.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";
 

@@ -10,7 +10,7 @@ import {
   taskHeartbeat,
   type EventTypeName,
 } from "../store/tasks.js";
-import type { StoredError, TaskRow } from "../store/task-row.js";
+import type { StoredError, TaskRow } from "../core/task-row.js";
 import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";
 import { completeBatched } from "./complete-batcher.js";

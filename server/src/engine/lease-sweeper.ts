@@ -1,6 +1,6 @@
 import { expiredAttemptOutcome } from "../core/lease.js";
 import { taskDeadLetterUnstarted, taskLockExpiredLeases } from "../store/tasks.js";
-import type { StoredError, TaskRow } from "../store/task-row.js";
+import type { StoredError, TaskRow } from "../core/task-row.js";
 import { decideForRow, endAttempt } from "./lease-calls.js";
 import { publishLeaseSignal } from "../bus/lease-signals.js";
 import { workerDeleteSilent } from "../store/workers.js";

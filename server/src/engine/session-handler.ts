@@ -12,11 +12,11 @@ import { invalidArgument } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import { taskExtendLease, taskHeartbeatMany } from "../store/tasks.js";
 import { workerTouchMany } from "../store/workers.js";
-import { contractSubjectFromRow } from "../api/task-message.js";
+import { contractSubjectFromRow } from "../core/task-row.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
 import { complete, fail, rejection } from "./lease-calls.js";
-import { isStorageUnavailable } from "../api/storage-errors.js";
+import { isStorageUnavailable } from "../store/storage-errors.js";
 import type { WorkerSession } from "./worker-session.js";
 
 /** Reasons after which the worker no longer holds the lease (R4): its slot is free. */

@@ -7,7 +7,7 @@ import { taskLeasesCurrent } from "../store/tasks.js";
 import { workerDelete, workerInsert } from "../store/workers.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
-import { WorkerSession, type ServerMessage, type SessionTransport } from "./worker-session.js";
+import { WorkerSession, type SessionMessage, type SessionTransport } from "./worker-session.js";
 
 export interface SessionSettings {
   replicaId: string;
@@ -29,7 +29,7 @@ export async function openSession(
   settings: SessionSettings,
   spec: SessionSpec,
   transport: SessionTransport,
-  send: (m: ServerMessage) => boolean,
+  send: (m: SessionMessage) => boolean,
   end: () => void,
 ): Promise<WorkerSession> {
   const session = new WorkerSession(randomUUID(), spec, transport, Date.now(), send, end);

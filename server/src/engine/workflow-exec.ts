@@ -10,17 +10,10 @@ import { publishLeaseSignal, type LeaseSignal } from "../bus/lease-signals.js";
 import { RUN_LABEL, STEP_LABEL, WORKFLOW_LABEL, workflowDefFromStored, type WorkflowDef } from "../core/workflow-def.js";
 import { advance, type Plan, type RunInputEvent } from "../core/workflow-plan.js";
 import type { Queryable } from "../store/database.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 import { taskInsertMany, type NewTask } from "../store/tasks.js";
-import {
-  runApply,
-  runStepsGet,
-  runStepsSetCancelPending,
-  stepStatusFromRow,
-  taskCancelDone,
-  taskCancelForRun,
-  type RunRow,
-} from "../store/workflows.js";
+import { runApply, runStepsGet, runStepsSetCancelPending, taskCancelDone, taskCancelForRun } from "../store/workflows.js";
+import { stepStatusFromRow, type RunRow } from "../core/workflow-rows.js";
 import { announce, type Engine } from "./engine.js";
 import { pokeRunEvents } from "./workflow-events.js";
 

@@ -11,9 +11,10 @@
 import { RUN_LABEL } from "../core/workflow-def.js";
 import type { RunInputEvent } from "../core/workflow-plan.js";
 import type { Queryable } from "../store/database.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 import { taskComplete } from "../store/tasks.js";
-import { runLockMany, runStepsByTaskIds, runStepsGet, taskCancelForRun, type RunRow } from "../store/workflows.js";
+import { runLockMany, runStepsByTaskIds, runStepsGet, taskCancelForRun } from "../store/workflows.js";
+import { type RunRow } from "../core/workflow-rows.js";
 import { announce, type Engine } from "./engine.js";
 import { advanceRun, WorkflowEffects } from "./workflow-exec.js";
 

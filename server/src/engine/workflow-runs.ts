@@ -21,27 +21,9 @@ import {
 } from "../core/workflow-contract.js";
 import { workflowDefFromStored } from "../core/workflow-def.js";
 import { advance, newStepStatus, type RunInputEvent, type RunStateName } from "../core/workflow-plan.js";
-import type { AttemptRow, TaskRow } from "../store/task-row.js";
-import {
-  runGet,
-  runGetByIdempotencyKey,
-  runInsert,
-  runList,
-  runLock,
-  runStepsGet,
-  runStepsInsert,
-  stepAttemptsGet,
-  stepTasksGet,
-  workflowDelete,
-  workflowGet,
-  workflowInsert,
-  workflowList,
-  workflowUpdate,
-  type RunListFilter,
-  type RunRow,
-  type StepRow,
-  type WorkflowRow,
-} from "../store/workflows.js";
+import type { AttemptRow, TaskRow } from "../core/task-row.js";
+import { runGet, runGetByIdempotencyKey, runInsert, runList, runLock, runStepsGet, runStepsInsert, stepAttemptsGet, stepTasksGet, workflowDelete, workflowGet, workflowInsert, workflowList, workflowUpdate, type RunListFilter } from "../store/workflows.js";
+import { type RunRow, type StepRow, type WorkflowRow } from "../core/workflow-rows.js";
 import type { Engine } from "./engine.js";
 import { advanceRun, applyPlan, WorkflowEffects } from "./workflow-exec.js";
 

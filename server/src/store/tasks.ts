@@ -8,7 +8,7 @@
  * time to move the clock without sleeping.
  */
 import type { Queryable } from "./database.js";
-import type { AttemptOutcomeName, AttemptRow, StoredError, TaskRow, TaskStateName } from "./task-row.js";
+import type { AttemptOutcomeName, AttemptRow, StoredError, TaskRow, TaskStateName } from "../core/task-row.js";
 import type { TaskSpec } from "../core/task-spec.js";
 
 export type EventTypeName =

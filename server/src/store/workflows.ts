@@ -7,74 +7,9 @@
 import type postgres from "postgres";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Queryable } from "./database.js";
-import type { AttemptRow, TaskRow } from "./task-row.js";
-import type { RunEventName, RunStateName, StepStatus } from "../core/workflow-plan.js";
-
-export interface WorkflowRow {
-  namespace: string;
-  name: string;
-  resource_version: string;
-  labels: Record<string, string>;
-  spec: JsonObject;
-  spec_hash: string;
-  created_at: Date;
-  updated_at: Date;
-}
-
-export interface RunRow {
-  id: string;
-  namespace: string;
-  workflow: string;
-  workflow_version: string | number;
-  spec: JsonObject;
-  input: JsonObject;
-  output: JsonObject | null;
-  state: RunStateName;
-  terminal_reason: string;
-  idempotency_key: string | null;
-  request_hash: string | null;
-  labels: Record<string, string>;
-  trace_id: string;
-  deadline_at: Date | string | null;
-  created_at: Date | string;
-  updated_at: Date | string;
-  ended_at: Date | string | null;
-}
-
-export interface StepRow {
-  run_id: string;
-  position: number;
-  name: string;
-  state: StepStatus["state"];
-  task_id: string | null;
-  output: JsonObject | null;
-  error: StepStatus["error"];
-  reason: string;
-  join_state: StepStatus["join"];
-  fallback_for: string;
-  approval: StepStatus["approval"];
-  cancel_pending: boolean;
-  started_at: Date | null;
-  ended_at: Date | null;
-  updated_at: Date;
-}
-
-export function stepStatusFromRow(r: StepRow): StepStatus {
-  const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
-  return {
-    name: r.name,
-    state: r.state,
-    taskId: r.task_id,
-    output: r.output,
-    error: r.error,
-    reason: r.reason,
-    join: r.join_state,
-    fallbackFor: r.fallback_for,
-    approval: r.approval,
-    startedAt: iso(r.started_at),
-    endedAt: iso(r.ended_at),
-  };
-}
+import type { AttemptRow, TaskRow } from "../core/task-row.js";
+import type { RunStateName, RunEventName, StepStatus } from "../core/workflow-plan.js";
+import type { RunEventRow, RunRow, StepRow, WorkflowRow } from "../core/workflow-rows.js";
 
 // ---- workflows ------------------------------------------------------------------
 
@@ -399,13 +334,6 @@ export async function taskCancelDone(sql: Queryable, taskIds: string[]): Promise
 
 /** Serialises run event sequencers across replicas. */
 const RUN_SEQUENCER_LOCK = 0x62617432; // "bat2"
-
-export interface RunEventRow {
-  cursor: string;
-  type: RunEventName;
-  snapshot: { run: RunRow; step: StepStatus | null };
-  created_at: Date;
-}
 
 /** RunEventsWaiting: whether any run event awaits its cursor (a cheap check before sequencing). */
 export async function runEventsWaiting(sql: Queryable): Promise<boolean> {
