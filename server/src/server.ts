@@ -13,6 +13,8 @@ import { createMemoryBus } from "./bus/memory-bus.js";
 import { createNatsBus } from "./bus/nats-bus.js";
 import type { Engine } from "./engine/engine.js";
 import { startEventSequencer } from "./engine/event-sequencer.js";
+import { startRunEventSequencer } from "./engine/workflow-events.js";
+import { CompletionBatcher } from "./engine/complete-batcher.js";
 import { startLeaseSweeper } from "./engine/lease-sweeper.js";
 import { createWatchHub } from "./engine/watch-hub.js";
 import { listenOnePort } from "./http/one-port.js";
@@ -42,6 +44,12 @@ export interface ServerOptions {
   workerHeartbeatIntervalMs?: number;
   /** How often each queue is re-checked for due work without a wake-up. */
   dispatchTickMs?: number;
+  /**
+   * How often the task and run event sequencers look for events nobody poked
+   * them about (a writer that died before poking); default 1 s. Tests set it
+   * long to show a write's own poke is what wakes watchers.
+   */
+  sequenceIntervalMs?: number;
   /** The largest request message accepted (default 4 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
 }
@@ -64,9 +72,18 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const applied = await migrate(db.sql);
   if (applied.length > 0) log.info({ applied }, "applied migrations");
   const bus: Bus = opts.natsUrl ? await createNatsBus(opts.natsUrl, log) : createMemoryBus();
-  const sequencer = startEventSequencer({ sql: db.sql, bus, log }, 1_000);
+  const sequencer = startEventSequencer({ sql: db.sql, bus, log }, opts.sequenceIntervalMs ?? 1_000);
   const metrics = createMetrics();
-  const engine: Engine = { sql: db.sql, bus, log, eventsWritten: sequencer.poke, metrics };
+  const runSequencer = startRunEventSequencer({ sql: db.sql, bus, log }, opts.sequenceIntervalMs ?? 1_000);
+  const engine: Engine = {
+    sql: db.sql,
+    bus,
+    log,
+    eventsWritten: sequencer.poke,
+    runEventsWritten: runSequencer.poke,
+    completions: new CompletionBatcher(db.sql),
+    metrics,
+  };
   const hub = createWatchHub(bus);
   const sweeper = startLeaseSweeper(engine, opts.sweepIntervalMs ?? 1_000);
   const workflows = startWorkflows(engine, { sweepIntervalMs: opts.sweepIntervalMs ?? 1_000 }); // issue 8: run events, WatchRun, run timeouts
@@ -117,6 +134,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
       await http.close(opts.shutdownGraceMs ?? 10_000);
       await sweeper.stop();
       await sequencer.stop();
+      await runSequencer.stop();
       await bus.close();
       await db.close();
     },

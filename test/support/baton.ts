@@ -28,6 +28,7 @@ export interface TestBatonOptions {
   sweepIntervalMs?: number;
   workerHeartbeatIntervalMs?: number;
   dispatchTickMs?: number;
+  sequenceIntervalMs?: number;
 }
 
 export async function startTestBaton(backend: Backend, opts: TestBatonOptions = {}): Promise<TestBaton> {
@@ -43,6 +44,7 @@ export async function startTestBaton(backend: Backend, opts: TestBatonOptions = 
     sweepIntervalMs: opts.sweepIntervalMs ?? 200,
     workerHeartbeatIntervalMs: opts.workerHeartbeatIntervalMs,
     dispatchTickMs: opts.dispatchTickMs ?? 250,
+    sequenceIntervalMs: opts.sequenceIntervalMs,
     shutdownGraceMs: 1_000,
   });
   const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });

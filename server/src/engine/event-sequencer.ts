@@ -13,7 +13,7 @@ export interface EventSequencer {
  * replica's watchers (over the bus) that new events are readable. A periodic run
  * catches events whose writer crashed before poking.
  */
-export function startEventSequencer(engine: Omit<Engine, "eventsWritten">, intervalMs: number): EventSequencer {
+export function startEventSequencer(engine: Pick<Engine, "sql" | "bus" | "log">, intervalMs: number): EventSequencer {
   let inFlight: Promise<void> | undefined;
   let again = false;
   let stopped = false;

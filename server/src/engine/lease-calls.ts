@@ -13,7 +13,6 @@ import {
 import type { StoredError, TaskRow } from "../core/task-row.js";
 import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";
-import { completeBatched } from "./complete-batcher.js";
 import { afterTaskTransitions, completeStepTask, WorkflowEffects } from "./workflow-hooks.js"; // issue 8: workflows
 
 /** Heartbeat (L2): the new deadline and whether cancellation was requested. */
@@ -25,7 +24,7 @@ export async function heartbeat(engine: Engine, taskId: string, leaseId: string)
 
 /** CompleteTask; a resend of an accepted result returns the completed task (W3). */
 export async function complete(engine: Engine, taskId: string, leaseId: string, result: object): Promise<TaskRow> {
-  const row = (await completeBatched(engine.sql, taskId, leaseId, result)) ?? (await completeStepTask(engine, taskId, leaseId, result)); // issue 8: a workflow step completes in one transaction with its run (D7)
+  const row = (await engine.completions.complete(taskId, leaseId, result)) ?? (await completeStepTask(engine, taskId, leaseId, result)); // issue 8: a workflow step completes in one transaction with its run (D7)
   if (row) {
     announce(engine);
     engine.metrics?.attemptEnded(row, "completed", row.attempt_started_at);

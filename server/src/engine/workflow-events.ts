@@ -16,14 +16,8 @@ export interface RunEventSequencer {
   stop(): Promise<void>;
 }
 
-/** Each server's engine has one sequencer; code that wrote run events pokes it through here. */
-const sequencers = new WeakMap<Engine, RunEventSequencer>();
-
-export function pokeRunEvents(engine: Engine): void {
-  sequencers.get(engine)?.poke();
-}
-
-export function startRunEventSequencer(engine: Engine, intervalMs: number): RunEventSequencer {
+/** Started by server.ts; code that wrote run events pokes it through Engine.runEventsWritten. */
+export function startRunEventSequencer(engine: Pick<Engine, "sql" | "bus" | "log">, intervalMs: number): RunEventSequencer {
   let inFlight: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -53,12 +47,10 @@ export function startRunEventSequencer(engine: Engine, intervalMs: number): RunE
     async stop() {
       stopped = true;
       clearInterval(timer);
-      if (sequencers.get(engine) === sequencer) sequencers.delete(engine);
       await inFlight;
     },
   };
   const timer = setInterval(sequencer.poke, intervalMs);
   timer.unref();
-  sequencers.set(engine, sequencer);
   return sequencer;
 }

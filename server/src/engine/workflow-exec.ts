@@ -15,7 +15,6 @@ import { taskInsertMany, type NewTask } from "../store/tasks.js";
 import { runApply, runStepsGet, runStepsSetCancelPending, taskCancelDone, taskCancelForRun } from "../store/workflows.js";
 import { stepStatusFromRow, type RunRow } from "../core/workflow-rows.js";
 import { announce, type Engine } from "./engine.js";
-import { pokeRunEvents } from "./workflow-events.js";
 
 /** After-commit work of workflow changes. Dropped, unpublished, when the transaction rolls back. */
 export class WorkflowEffects {
@@ -30,7 +29,7 @@ export class WorkflowEffects {
     if (this.taskEvents) announce(engine, this.tasks);
     if (this.tasks.length > 0) engine.metrics?.created(this.tasks);
     for (const s of this.signals) publishLeaseSignal(engine.bus, s);
-    if (this.runEvents) pokeRunEvents(engine);
+    if (this.runEvents) engine.runEventsWritten();
   }
 }
 
