@@ -117,7 +117,7 @@ describe("MCP endpoint", () => {
 
     const wrongType = await callTool("get_task", { id: 42 });
     expect(wrongType.isError).toBe(true);
-    expect((wrongType.content[0] as { text: string }).text).toContain("INVALID_ARGUMENT");
+    expect((wrongType.content[0] as { text: string }).text).toContain("MALFORMED_REQUEST");
   });
 
   it("cancels and requeues through MCP", async () => {

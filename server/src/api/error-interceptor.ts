@@ -1,3 +1,5 @@
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { reasonForCode } from "../core/error-reasons.js";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
@@ -29,11 +31,9 @@ export function toBatonError(err: unknown, procedure: string, log: Logger): Conn
     // protobuf-es reports an undecodable binary message as INTERNAL; the bytes came from the client.
     const code = err.code === Code.Internal && /^parse binary/.test(err.rawMessage) ? Code.InvalidArgument : err.code;
     return batonError({
-      code,
-      // Our own errors all carry a detail: an INVALID_ARGUMENT without one failed to decode.
-      reason: code === Code.InvalidArgument ? "MALFORMED_REQUEST" : Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(),
+      // Our own errors all carry a detail: one without comes from Connect, and its code names the reason.
+      reason: reasonForCode(code),
       message: err.rawMessage,
-      retryable: code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.ResourceExhausted,
       guidance:
         code === Code.InvalidArgument
           ? "the request could not be decoded: check the JSON or binary encoding against the schema at /v1/schema"
@@ -46,8 +46,7 @@ export function toBatonError(err: unknown, procedure: string, log: Logger): Conn
   }
   log.error({ err, procedure }, "unexpected error");
   return batonError({
-    code: Code.Internal,
-    reason: "INTERNAL",
+    reason: ErrorReason.INTERNAL,
     message: "internal error; it was logged",
     retryable: true,
     retryAfterMs: 1_000,

@@ -2,8 +2,9 @@
  * WorkerService: the worker session streams (Connect, Listen) and the worker
  * registry (ListWorkers, GetWorker). Session rules live in engine/.
  */
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   ConnectResponseSchema,
   GetWorkerResponseSchema,
@@ -164,8 +165,7 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
       const row = await workerSession(engine, req.sessionId);
       if (!row) {
         throw batonError({
-          code: Code.NotFound,
-          reason: "WORKER_NOT_FOUND",
+          reason: ErrorReason.WORKER_NOT_FOUND,
           message: `no live worker session ${req.sessionId}`,
           guidance: "the session ended or never existed; ListWorkers shows the live ones",
         });

@@ -1,5 +1,5 @@
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { decideAfterFailure, type FailureDecision } from "../core/failure-rules.js";
-import { Code } from "@connectrpc/connect";
 import { batonError, leaseStale, taskNotFound } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import {
@@ -125,8 +125,7 @@ export async function rejection(sql: Queryable, taskId: string, leaseId?: string
   if (!task) return taskNotFound(taskId, [taskAction("claimTasks", "claim another task")]);
   if (task.state === "claimed" && task.lease_id === leaseId && task.cancel_requested) {
     return batonError({
-      code: Code.FailedPrecondition,
-      reason: "CANCEL_REQUESTED",
+      reason: ErrorReason.CANCEL_REQUESTED,
       message: `task ${taskId} was cancelled while running: ${task.terminal_reason}`,
       resource: `task/${taskId}`,
       state: "CLAIMED",

@@ -2,7 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { AckSchema, CancelSchema, type ExtendLease, type Result, type WorkerHeartbeat } from "../../../gen/ts/baton/v1/worker_pb.js";
-import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { ErrorDetailSchema, ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { reasonName } from "../core/error-reasons.js";
 import { TaskState } from "../../../gen/ts/baton/v1/task_pb.js";
 import { taskContract } from "../core/contract.js";
 import { durationToMs } from "../core/duration.js";
@@ -20,7 +21,7 @@ import { isStorageUnavailable } from "../store/storage-errors.js";
 import type { WorkerSession } from "./worker-session.js";
 
 /** Reasons after which the worker no longer holds the lease (R4): its slot is free. */
-const LEASE_GONE_REASONS = new Set(["LEASE_STALE", "TASK_NOT_FOUND"]);
+const LEASE_GONE_REASONS = new Set([reasonName(ErrorReason.LEASE_STALE), reasonName(ErrorReason.TASK_NOT_FOUND)]);
 const EXTEND_MAX_MS = 60 * 60_000;
 /** How long a Result waits out a storage outage before the stream ends. */
 const STORAGE_RETRY_MS = 30_000;

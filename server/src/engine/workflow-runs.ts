@@ -3,8 +3,8 @@
  * cancelling them (D11), approvals (D10) and reads. Each change to a run locks
  * its row first, so it never interleaves with a task transition of the same run.
  */
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
 import { v7 as uuidv7 } from "uuid";
 import { RunSchema, RunState, RunStepSchema } from "../../../gen/ts/baton/v1/workflow_pb.js";
 import { batonError } from "../core/errors.js";
@@ -158,8 +158,7 @@ export async function startRun(engine: Engine, s: StartInput): Promise<{ row: Ru
 function replay(prior: RunRow, s: StartInput): { row: RunRow; created: boolean } {
   if (prior.request_hash === s.requestHash) return { row: prior, created: false };
   throw batonError({
-    code: Code.AlreadyExists,
-    reason: "IDEMPOTENCY_KEY_REUSED",
+    reason: ErrorReason.IDEMPOTENCY_KEY_REUSED,
     message: `idempotency key ${JSON.stringify(s.idempotencyKey)} was already used for run ${prior.id} with a different request body`,
     violations: [{ field: "idempotency_key", description: "was used before with a different body: use a new key for a different run" }],
     resource: `run/${prior.id}`,
