@@ -30,9 +30,11 @@ export function toBatonError(err: unknown, procedure: string, log: Logger): Conn
     if (err.findDetails(ErrorDetailSchema).length > 0) return err;
     // protobuf-es reports an undecodable binary message as INTERNAL; the bytes came from the client.
     const code = err.code === Code.Internal && /^parse binary/.test(err.rawMessage) ? Code.InvalidArgument : err.code;
+    // Our own errors all carry a detail: one without comes from Connect, and its code names the reason.
+    const reason = reasonForCode(code);
+    if (reason === undefined) return err;
     return batonError({
-      // Our own errors all carry a detail: one without comes from Connect, and its code names the reason.
-      reason: reasonForCode(code),
+      reason,
       message: err.rawMessage,
       guidance:
         code === Code.InvalidArgument

@@ -56,27 +56,30 @@ export function reasonName(reason: ServerReason): string {
 /**
  * The reason for an error that reached the edge without a detail (Connect's own
  * errors: cancelled calls, deadlines, unknown procedures, undecodable bodies),
- * by its code. Codes our handlers never produce without a detail fall to INTERNAL.
+ * by its code; always one whose rule keeps that code. A code no reason names
+ * (e.g. gRPC health's NOT_FOUND for an unknown service) gets none: the error
+ * goes out as it is, without a detail, which clients read as UNKNOWN ("act on
+ * the code"), rather than under a reason that would change its code.
  */
-const BY_CODE: Record<Code, ServerReason> = {
+const BY_CODE: Record<Code, ServerReason | undefined> = {
   [Code.Canceled]: ErrorReason.CANCELED,
-  [Code.Unknown]: ErrorReason.INTERNAL,
+  [Code.Unknown]: undefined,
   [Code.InvalidArgument]: ErrorReason.MALFORMED_REQUEST, // our own INVALID_FIELD errors carry a detail
   [Code.DeadlineExceeded]: ErrorReason.DEADLINE_EXCEEDED,
-  [Code.NotFound]: ErrorReason.INTERNAL,
-  [Code.AlreadyExists]: ErrorReason.INTERNAL,
-  [Code.PermissionDenied]: ErrorReason.INTERNAL,
+  [Code.NotFound]: undefined,
+  [Code.AlreadyExists]: undefined,
+  [Code.PermissionDenied]: undefined,
   [Code.ResourceExhausted]: ErrorReason.MESSAGE_TOO_LARGE,
   [Code.FailedPrecondition]: ErrorReason.PROTOCOL_VIOLATION,
-  [Code.Aborted]: ErrorReason.INTERNAL,
-  [Code.OutOfRange]: ErrorReason.INTERNAL,
+  [Code.Aborted]: undefined,
+  [Code.OutOfRange]: undefined,
   [Code.Unimplemented]: ErrorReason.UNIMPLEMENTED,
   [Code.Internal]: ErrorReason.INTERNAL,
   [Code.Unavailable]: ErrorReason.STORAGE_UNAVAILABLE,
-  [Code.DataLoss]: ErrorReason.INTERNAL,
-  [Code.Unauthenticated]: ErrorReason.INTERNAL,
+  [Code.DataLoss]: undefined,
+  [Code.Unauthenticated]: undefined,
 };
 
-export function reasonForCode(code: Code): ServerReason {
+export function reasonForCode(code: Code): ServerReason | undefined {
   return BY_CODE[code];
 }

@@ -156,8 +156,10 @@ function withDetail(err: ConnectError, method: DescMethod, message: Uint8Array |
       guidance: "the message is over the server's size limit: send fewer tasks per batch or smaller payloads (1 MiB each at most); nothing was changed",
     });
   }
+  const reason = reasonForCode(err.code);
+  if (reason === undefined) return err;
   return batonError({
-    reason: reasonForCode(err.code),
+    reason,
     message: err.rawMessage,
     nextActions: err.code === Code.Canceled ? [] : [retry],
     guidance: err.code === Code.DeadlineExceeded ? "the call ran out of time; retry with a longer deadline" : "see the message; nothing was changed",
