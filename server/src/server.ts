@@ -23,9 +23,9 @@ import { createMetrics } from "./http/metrics.js";
 import { createSurfaces } from "./http/surfaces.js";
 import { openDatabase } from "./store/database.js";
 import { migrate } from "./store/migrate.js";
-import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js"; // issue 8: workflows
-import { createWorkflowService } from "./api/workflow-service.js"; // issue 8
-import { startWorkflows } from "./engine/workflow-runtime.js"; // issue 8
+import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js";
+import { createWorkflowService } from "./api/workflow-service.js";
+import { startWorkflows } from "./engine/workflow-runtime.js";
 
 export interface ServerOptions {
   port: number;
@@ -86,7 +86,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   };
   const hub = createWatchHub(bus);
   const sweeper = startLeaseSweeper(engine, opts.sweepIntervalMs ?? 1_000);
-  const workflows = startWorkflows(engine, { sweepIntervalMs: opts.sweepIntervalMs ?? 1_000 }); // issue 8: run events, WatchRun, run timeouts
+  const workflows = startWorkflows(engine, { sweepIntervalMs: opts.sweepIntervalMs ?? 1_000 }); // workflows: run events, WatchRun, run timeouts
   const replicaId = `replica-${randomBytes(4).toString("hex")}`;
   const heartbeatIntervalMs = opts.workerHeartbeatIntervalMs ?? 1_000;
   const dispatcher = new Dispatcher(engine, { replicaId, heartbeatIntervalMs, tickMs: opts.dispatchTickMs ?? 1_000 });
@@ -110,7 +110,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
     routes: withProtocolErrorDetails((router) => {
       router.service(TaskService, taskService);
       router.service(WorkerService, createWorkerService(engine, dispatcher, sessionSettings));
-      router.service(WorkflowService, createWorkflowService(engine, workflows.hub)); // issue 8
+      router.service(WorkflowService, createWorkflowService(engine, workflows.hub));
       surfaces.routes(router);
     }, maxMessageBytes),
     fallback: surfaces.fallback,
@@ -130,7 +130,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
       dispatcher.goAwayAll("server shutting down", 100);
       dispatcher.close();
       hub.close();
-      await workflows.stop(); // issue 8
+      await workflows.stop();
       await http.close(opts.shutdownGraceMs ?? 10_000);
       await sweeper.stop();
       await sequencer.stop();

@@ -13,7 +13,7 @@ import {
 import type { StoredError, TaskRow } from "../core/task-row.js";
 import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";
-import { afterTaskTransitions, completeStepTask, WorkflowEffects } from "./workflow-hooks.js"; // issue 8: workflows
+import { afterTaskTransitions, completeStepTask, WorkflowEffects } from "./workflow-hooks.js";
 
 /** Heartbeat (L2): the new deadline and whether cancellation was requested. */
 export async function heartbeat(engine: Engine, taskId: string, leaseId: string) {
@@ -24,7 +24,7 @@ export async function heartbeat(engine: Engine, taskId: string, leaseId: string)
 
 /** CompleteTask; a resend of an accepted result returns the completed task (W3). */
 export async function complete(engine: Engine, taskId: string, leaseId: string, result: object): Promise<TaskRow> {
-  const row = (await engine.completions.complete(taskId, leaseId, result)) ?? (await completeStepTask(engine, taskId, leaseId, result)); // issue 8: a workflow step completes in one transaction with its run (D7)
+  const row = (await engine.completions.complete(taskId, leaseId, result)) ?? (await completeStepTask(engine, taskId, leaseId, result)); // workflows: a workflow step completes in one transaction with its run (D7)
   if (row) {
     announce(engine);
     engine.metrics?.attemptEnded(row, "completed", row.attempt_started_at);
@@ -40,7 +40,7 @@ export async function complete(engine: Engine, taskId: string, leaseId: string, 
 
 /** FailTask: the failure rules pick retry, dead letter or cancelled; a resent failure is answered the same way. */
 export async function fail(engine: Engine, taskId: string, leaseId: string, error: StoredError, retryAfterMs: number): Promise<TaskRow> {
-  const workflow = new WorkflowEffects(); // issue 8
+  const workflow = new WorkflowEffects();
   const outcome = await engine.sql.begin(async (tx) => {
     const row = await taskGetByIdForUpdate(tx, taskId);
     if (!row) return { rejected: true as const };
@@ -58,10 +58,10 @@ export async function fail(engine: Engine, taskId: string, leaseId: string, erro
     }
     const decision = decideForRow(row, error, retryAfterMs, row.db_now.getTime());
     const ended = await endAttempt(tx, row, decision, decision.state === "cancelled" ? "cancelled" : "failed", error);
-    await afterTaskTransitions(tx, [ended], workflow); // issue 8: a failed step follows its on_failure (D9)
+    await afterTaskTransitions(tx, [ended], workflow); // workflows: a failed step follows its on_failure (D9)
     return { row: ended, changed: true, startedAt: row.lease_started_at };
   });
-  workflow.publish(engine); // issue 8
+  workflow.publish(engine);
   if ("rejected" in outcome) throw await rejection(engine.sql, taskId);
   if (outcome.changed) announce(engine, outcome.row.state === "pending" ? [outcome.row] : []);
   if (outcome.changed) engine.metrics?.attemptEnded(outcome.row, outcome.row.state === "cancelled" ? "cancelled" : "failed", outcome.startedAt ?? null);

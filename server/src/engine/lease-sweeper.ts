@@ -5,7 +5,7 @@ import { decideForRow, endAttempt } from "./lease-calls.js";
 import { publishLeaseSignal } from "../bus/lease-signals.js";
 import { workerDeleteSilent } from "../store/workers.js";
 import { announce, type Engine } from "./engine.js";
-import { afterTaskTransitions, WorkflowEffects } from "./workflow-hooks.js"; // issue 8: workflows
+import { afterTaskTransitions, WorkflowEffects } from "./workflow-hooks.js";
 
 const BATCH = 500;
 /** Worker rows left by a replica that died are removed after this long without a heartbeat. */
@@ -21,7 +21,7 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
   const lost: { taskId: string; leaseId: string }[] = [];
   const ended: { row: TaskRow; outcome: "timed_out" | "lease_expired"; startedAt: Date | string | null }[] = [];
   let unstarted: TaskRow[] = [];
-  const workflow = new WorkflowEffects(); // issue 8
+  const workflow = new WorkflowEffects();
   const changed = await engine.sql.begin(async (tx) => {
     const out: TaskRow[] = [];
     for (const row of await taskLockExpiredLeases(tx, now, BATCH)) {
@@ -41,10 +41,10 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
     }
     unstarted = await taskDeadLetterUnstarted(tx, now, BATCH);
     out.push(...unstarted);
-    await afterTaskTransitions(tx, out, workflow); // issue 8: dead-lettered steps follow their on_failure (D9)
+    await afterTaskTransitions(tx, out, workflow); // workflows: dead-lettered steps follow their on_failure (D9)
     return out;
   });
-  workflow.publish(engine); // issue 8
+  workflow.publish(engine);
   for (const e of ended) engine.metrics?.attemptEnded(e.row, e.outcome, e.startedAt);
   if (unstarted.length > 0) engine.metrics?.deadLetteredUnstarted(unstarted);
   // A zombie still running a task must learn it lost the lease (B2).

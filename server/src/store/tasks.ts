@@ -181,7 +181,7 @@ export async function taskHeartbeat(
 /**
  * TaskComplete: completes the attempt of a live lease (L1); nothing when the lease
  * is not current. `attempt_started_at` is when the completed attempt began (metrics).
- * `runSteps` true/false limits it to tasks that are (not) workflow steps (issue 8:
+ * `runSteps` true/false limits it to tasks that are (not) workflow steps (
  * a step completes inside a transaction with its run; others stay one statement).
  */
 export async function taskComplete(
