@@ -13,7 +13,7 @@ describe("expiredAttemptOutcome (L3)", () => {
   });
 
   it("times out a lease capped at start + start_to_close (L2), and expires an uncapped one", () => {
-    // What store/tasks.ts's least(now() + heartbeat, start + start_to_close) gives.
+    // What store/task-leases.ts's least(now() + heartbeat, start + start_to_close) gives.
     expect(expiredAttemptOutcome(Math.min(3_590_000 + 30_000, 3_600_000), 0, 3_600_000)).toBe("timed_out");
     expect(expiredAttemptOutcome(Math.min(10_000 + 30_000, 3_600_000), 0, 3_600_000)).toBe("lease_expired");
   });

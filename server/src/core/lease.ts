@@ -1,7 +1,7 @@
 /*
  * Lease deadlines (rule L2: a heartbeat extends the lease by the heartbeat
  * timeout, never past the attempt's start + start_to_close) have one home: the
- * SQL in store/tasks.ts (taskClaim, taskHeartbeatMany, taskExtendLease), as
+ * SQL in store/task-leases.ts (taskClaim, taskHeartbeat, taskHeartbeatMany, taskExtendLease), as
  * `least(now() + heartbeat, lease_started_at + start_to_close)`. SQL, not here,
  * because the database clock is the one clock all replicas share and the batched
  * heartbeat extends many leases in one statement; a copy here could only drift.

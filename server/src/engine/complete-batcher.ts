@@ -1,5 +1,5 @@
 import type postgres from "postgres";
-import { taskCompleteMany } from "../store/tasks.js";
+import { taskCompleteMany } from "../store/task-leases.js";
 import type { TaskRow } from "../core/task-row.js";
 
 /** Most results one statement completes. */

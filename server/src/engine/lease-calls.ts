@@ -2,14 +2,8 @@ import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { decideAfterFailure, type FailureDecision } from "../core/failure-rules.js";
 import { batonError, leaseStale, taskNotFound } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
-import {
-  attemptGetByLease,
-  taskEndAttempt,
-  taskGetById,
-  taskGetByIdForUpdate,
-  taskHeartbeat,
-  type EventTypeName,
-} from "../store/tasks.js";
+import { attemptGetByLease, taskEndAttempt, taskHeartbeat } from "../store/task-leases.js";
+import { taskGetById, taskGetByIdForUpdate, type EventTypeName } from "../store/tasks.js";
 import type { StoredError, TaskRow } from "../core/task-row.js";
 import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";

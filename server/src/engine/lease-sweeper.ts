@@ -5,6 +5,7 @@ import { decideForRow, endAttempt } from "./lease-calls.js";
 import { publishLeaseSignal } from "../bus/lease-signals.js";
 import { workerDeleteSilent } from "../store/workers.js";
 import { announce, type Engine } from "./engine.js";
+import { startPeriodic, type Periodic } from "./periodic.js";
 import { afterTaskTransitions, WorkflowEffects } from "./workflow-hooks.js";
 
 const BATCH = 500;
@@ -54,23 +55,10 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
 }
 
 /** Runs sweeps every `intervalMs` until stopped; a failed sweep is logged and retried next tick. */
-export function startLeaseSweeper(engine: Engine, intervalMs: number): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(async () => {
-      try {
-        await sweepOnce(engine);
-        await workerDeleteSilent(engine.sql, STALE_WORKER_ROW_MS);
-      } catch (err) {
-        engine.log.warn({ err }, "lease sweep failed; retrying next tick");
-      }
-    });
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
+export function startLeaseSweeper(engine: Engine, intervalMs: number): Periodic {
+  const work = async () => {
+    await sweepOnce(engine);
+    await workerDeleteSilent(engine.sql, STALE_WORKER_ROW_MS);
   };
+  return startPeriodic(intervalMs, work, engine.log, "lease sweep failed; retrying next tick");
 }

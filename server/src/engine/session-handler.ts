@@ -11,7 +11,7 @@ import { limits } from "../core/defaults.js";
 import { Violations } from "../core/validation.js";
 import { invalidArgument } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
-import { taskExtendLease, taskHeartbeatMany } from "../store/tasks.js";
+import { taskExtendLease, taskHeartbeatMany } from "../store/task-leases.js";
 import { workerTouchMany } from "../store/workers.js";
 import { contractSubjectFromRow } from "../core/task-row.js";
 import type { Dispatcher } from "./dispatcher.js";

@@ -3,7 +3,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { randomUUID } from "node:crypto";
 import { LeaseRefSchema, WelcomeSchema } from "../../../gen/ts/baton/v1/worker_pb.js";
 import type { SessionSpec } from "../core/hello.js";
-import { taskLeasesCurrent } from "../store/tasks.js";
+import { taskLeasesCurrent } from "../store/task-leases.js";
 import { workerDelete, workerInsert } from "../store/workers.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";

@@ -6,7 +6,8 @@
 import type { EventRow } from "../core/task-row.js";
 import type { RunEventRow, RunRow } from "../core/workflow-rows.js";
 import { eventListAfter, eventMaxCursor, type EventFilter } from "../store/events.js";
-import { runEventListAfter, runEventMaxCursor, runGet, type RunEventFilter } from "../store/workflows.js";
+import { runEventListAfter, runEventMaxCursor, type RunEventFilter } from "../store/run-events.js";
+import { runGet } from "../store/runs.js";
 import type { Engine } from "./engine.js";
 
 export function taskEventsAfter(engine: Engine, filter: EventFilter, after: bigint, limit: number): Promise<EventRow[]> {

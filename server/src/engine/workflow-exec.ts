@@ -12,7 +12,8 @@ import { advance, type Plan, type RunInputEvent } from "../core/workflow-plan.js
 import type { Queryable } from "../store/database.js";
 import type { TaskRow } from "../core/task-row.js";
 import { taskInsertMany, type NewTask } from "../store/tasks.js";
-import { runApply, runStepsGet, runStepsSetCancelPending, taskCancelDone, taskCancelForRun } from "../store/workflows.js";
+import { runApply, runStepsGet, runStepsSetCancelPending } from "../store/run-steps.js";
+import { taskCancelDone, taskCancelForRun } from "../store/step-tasks.js";
 import { stepStatusFromRow, type RunRow } from "../core/workflow-rows.js";
 import { announce, type Engine } from "./engine.js";
 

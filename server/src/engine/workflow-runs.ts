@@ -22,7 +22,10 @@ import {
 import { workflowDefFromStored } from "../core/workflow-def.js";
 import { advance, newStepStatus, type RunInputEvent, type RunStateName } from "../core/workflow-plan.js";
 import type { AttemptRow, TaskRow } from "../core/task-row.js";
-import { runGet, runGetByIdempotencyKey, runInsert, runList, runLock, runStepsGet, runStepsInsert, stepAttemptsGet, stepTasksGet, workflowDelete, workflowGet, workflowInsert, workflowList, workflowUpdate, type RunListFilter } from "../store/workflows.js";
+import { runGet, runGetByIdempotencyKey, runInsert, runList, runLock, type RunListFilter } from "../store/runs.js";
+import { runStepsGet, runStepsInsert } from "../store/run-steps.js";
+import { stepAttemptsGet, stepTasksGet } from "../store/step-tasks.js";
+import { workflowDelete, workflowGet, workflowInsert, workflowList, workflowUpdate } from "../store/workflows.js";
 import { type RunRow, type StepRow, type WorkflowRow } from "../core/workflow-rows.js";
 import type { Engine } from "./engine.js";
 import { advanceRun, applyPlan, WorkflowEffects } from "./workflow-exec.js";

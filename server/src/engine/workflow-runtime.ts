@@ -5,7 +5,7 @@
  */
 import type { Engine } from "./engine.js";
 import { createWatchHub, type WatchHub } from "./watch-hub.js";
-import { RUN_EVENTS_SEQUENCED_SUBJECT } from "./workflow-events.js";
+import { RUN_EVENTS_SEQUENCED_SUBJECT } from "./event-sequencer.js";
 import { startWorkflowSweeper } from "./workflow-sweeper.js";
 
 export interface Workflows {
