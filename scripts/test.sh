@@ -26,6 +26,9 @@ step "generated code is current and compiles in TS, Go and Python"
 bash scripts/test-gen.sh
 tsc --noEmit -p tsconfig.json
 
+step "layers run one way (dependency-cruiser, .dependency-cruiser.cjs)"
+depcruise server/src --config .dependency-cruiser.cjs
+
 step "unit and integration tests (vitest: real Postgres + NATS, and embedded PGlite)"
 vitest run
 

@@ -15,7 +15,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { resolve } from "node:path";
 import pino from "pino";
 import { startServer } from "./server.js";
-import { addWorkflowCommands } from "./cli/workflow-command.js"; // issue 8
+import { addWorkflowCommands } from "./cli/workflow-command.js";
 import { installDriverCrashGuard } from "./store/driver-crash-guard.js";
 
 /** A whole number from the environment, or undefined (the server's default) when unset or malformed. */
@@ -72,6 +72,6 @@ program
     process.on("SIGINT", () => shutdown("SIGINT"));
   });
 
-addWorkflowCommands(program); // issue 8: baton workflow put FILE.yaml --server URL
+addWorkflowCommands(program); // workflows: baton workflow put FILE.yaml --server URL
 
 await program.parseAsync();

@@ -15,7 +15,8 @@ import type { Bus } from "./bus/bus.js";
 import { createMemoryBus } from "./bus/memory-bus.js";
 import { createNatsBus } from "./bus/nats-bus.js";
 import type { Engine } from "./engine/engine.js";
-import { startEventSequencer } from "./engine/event-sequencer.js";
+import { startEventSequencer, startRunEventSequencer } from "./engine/event-sequencer.js";
+import { CompletionBatcher } from "./engine/complete-batcher.js";
 import { startLeaseSweeper } from "./engine/lease-sweeper.js";
 import { createWatchHub } from "./engine/watch-hub.js";
 import { listenOnePort } from "./http/one-port.js";
@@ -24,9 +25,9 @@ import { createMetrics } from "./http/metrics.js";
 import { createSurfaces } from "./http/surfaces.js";
 import { openDatabase } from "./store/database.js";
 import { migrate } from "./store/migrate.js";
-import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js"; // issue 8: workflows
-import { createWorkflowService } from "./api/workflow-service.js"; // issue 8
-import { startWorkflows } from "./engine/workflow-runtime.js"; // issue 8
+import { WorkflowService } from "../../gen/ts/baton/v1/workflow_service_pb.js";
+import { createWorkflowService } from "./api/workflow-service.js";
+import { startWorkflows } from "./engine/workflow-runtime.js";
 
 export interface ServerOptions {
   port: number;
@@ -45,6 +46,12 @@ export interface ServerOptions {
   workerHeartbeatIntervalMs?: number;
   /** How often each queue is re-checked for due work without a wake-up. */
   dispatchTickMs?: number;
+  /**
+   * How often the task and run event sequencers look for events nobody poked
+   * them about (a writer that died before poking); default 1 s. Tests set it
+   * long to show a write's own poke is what wakes watchers.
+   */
+  sequenceIntervalMs?: number;
   /** The largest request message accepted (default 4 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
 }
@@ -69,12 +76,21 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   // Page tokens made by any replica are honoured by every other (core/page-token.ts).
   setPageTokenKey(await serverKey(db.sql, "page_token"));
   const bus: Bus = opts.natsUrl ? await createNatsBus(opts.natsUrl, log) : createMemoryBus();
-  const sequencer = startEventSequencer({ sql: db.sql, bus, log }, 1_000);
+  const sequencer = startEventSequencer({ sql: db.sql, bus, log }, opts.sequenceIntervalMs ?? 1_000);
   const metrics = createMetrics();
-  const engine: Engine = { sql: db.sql, bus, log, eventsWritten: sequencer.poke, metrics };
+  const runSequencer = startRunEventSequencer({ sql: db.sql, bus, log }, opts.sequenceIntervalMs ?? 1_000);
+  const engine: Engine = {
+    sql: db.sql,
+    bus,
+    log,
+    eventsWritten: sequencer.poke,
+    runEventsWritten: runSequencer.poke,
+    completions: new CompletionBatcher(db.sql),
+    metrics,
+  };
   const hub = createWatchHub(bus);
   const sweeper = startLeaseSweeper(engine, opts.sweepIntervalMs ?? 1_000);
-  const workflows = startWorkflows(engine, { sweepIntervalMs: opts.sweepIntervalMs ?? 1_000 }); // issue 8: run events, WatchRun, run timeouts
+  const workflows = startWorkflows(engine, { sweepIntervalMs: opts.sweepIntervalMs ?? 1_000 }); // workflows: run events, WatchRun, run timeouts
   const replicaId = `replica-${randomBytes(4).toString("hex")}`;
   const heartbeatIntervalMs = opts.workerHeartbeatIntervalMs ?? 1_000;
   const dispatcher = new Dispatcher(engine, { replicaId, heartbeatIntervalMs, tickMs: opts.dispatchTickMs ?? 1_000 });
@@ -101,7 +117,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
     routes: withProtocolErrorDetails((router) => {
       router.service(TaskService, taskService);
       router.service(WorkerService, createWorkerService(engine, dispatcher, sessionSettings));
-      router.service(WorkflowService, createWorkflowService(engine, workflows.hub)); // issue 8
+      router.service(WorkflowService, createWorkflowService(engine, workflows.hub));
       surfaces.routes(router);
     }, maxMessageBytes),
     fallback: surfaces.fallback,
@@ -121,10 +137,11 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
       dispatcher.goAwayAll("server shutting down", 100);
       dispatcher.close();
       hub.close();
-      await workflows.stop(); // issue 8
+      await workflows.stop();
       await http.close(opts.shutdownGraceMs ?? 10_000);
       await sweeper.stop();
       await sequencer.stop();
+      await runSequencer.stop();
       await bus.close();
       await db.close();
     },

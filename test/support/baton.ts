@@ -30,6 +30,7 @@ export interface TestBatonOptions {
   dispatchTickMs?: number;
   /** The server's logger; default pino at BATON_TEST_LOG (silent). Tests that inspect log lines pass their own. */
   log?: Logger;
+  sequenceIntervalMs?: number;
 }
 
 export async function startTestBaton(backend: Backend, opts: TestBatonOptions = {}): Promise<TestBaton> {
@@ -45,6 +46,7 @@ export async function startTestBaton(backend: Backend, opts: TestBatonOptions = 
     sweepIntervalMs: opts.sweepIntervalMs ?? 200,
     workerHeartbeatIntervalMs: opts.workerHeartbeatIntervalMs,
     dispatchTickMs: opts.dispatchTickMs ?? 250,
+    sequenceIntervalMs: opts.sequenceIntervalMs,
     shutdownGraceMs: 1_000,
   });
   const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });

@@ -118,7 +118,7 @@ describe("MCP endpoint", () => {
 
     const wrongType = await callTool("get_task", { id: 42 });
     expect(wrongType.isError).toBe(true);
-    expect((wrongType.content[0] as { text: string }).text).toContain("INVALID_ARGUMENT");
+    expect((wrongType.content[0] as { text: string }).text).toContain("MALFORMED_REQUEST");
   });
 
   it("refuses values Postgres cannot store in tool arguments as INVALID_FIELD naming them (S5), creating nothing", async () => {

@@ -52,9 +52,9 @@ describe.each(backends)("workflow CLI and SDK on %s", (backend) => {
   });
 
   it("baton workflow put: stores a YAML file, and lists every problem with its line when refused", async () => {
-    // The real command line, once.
+    // The real command line, once: `npx baton` resolves package.json's bin (server/bin/baton.js).
     const run = promisify(execFile);
-    const { stdout } = await run(process.execPath, ["--import", "tsx", join(ROOT, "server/src/main.ts"), "workflow", "put", join(dir, "good.yaml"), "--server", baton.url], { cwd: ROOT });
+    const { stdout } = await run("npx", ["--no-install", "baton", "workflow", "put", join(dir, "good.yaml"), "--server", baton.url], { cwd: ROOT });
     expect(stdout).toMatch(/^workflow default\/cli-flow created at resource_version \d+\n$/);
 
     const out = sink();

@@ -1,9 +1,10 @@
+import { reasonForCode } from "../core/error-reasons.js";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
-import { batonError, unavailable } from "../core/errors.js";
-import { callLog } from "../http/request-log.js";
-import { isStorageUnavailable } from "./storage-errors.js";
+import { batonError, internalError, unavailable } from "../core/errors.js";
+import { callLog } from "../observe/call-log.js";
+import { isStorageUnavailable } from "../store/storage-errors.js";
 
 /** The retry delay suggested while storage is unreachable. */
 export const STORAGE_RETRY_AFTER_MS = 2_000;
@@ -28,12 +29,12 @@ export function toBatonError(err: unknown, procedure: string, log: Logger): Conn
     if (err.findDetails(ErrorDetailSchema).length > 0) return err;
     // protobuf-es reports an undecodable binary message as INTERNAL; the bytes came from the client.
     const code = err.code === Code.Internal && /^parse binary/.test(err.rawMessage) ? Code.InvalidArgument : err.code;
+    // Our own errors all carry a detail: one without comes from Connect, and its code names the reason.
+    const reason = reasonForCode(code);
+    if (reason === undefined) return err;
     return batonError({
-      code,
-      // Our own errors all carry a detail: an INVALID_ARGUMENT without one failed to decode.
-      reason: code === Code.InvalidArgument ? "MALFORMED_REQUEST" : Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(),
+      reason,
       message: err.rawMessage,
-      retryable: code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.ResourceExhausted,
       guidance:
         code === Code.InvalidArgument
           ? "the request could not be decoded: check the JSON or binary encoding against the schema at /v1/schema"
@@ -45,12 +46,5 @@ export function toBatonError(err: unknown, procedure: string, log: Logger): Conn
     return unavailable((err as Error).message, STORAGE_RETRY_AFTER_MS);
   }
   log.error({ err, procedure }, "unexpected error");
-  return batonError({
-    code: Code.Internal,
-    reason: "INTERNAL",
-    message: "internal error; it was logged",
-    retryable: true,
-    retryAfterMs: 1_000,
-    guidance: "retry once; if it persists, report it with the time of the call",
-  });
+  return internalError();
 }

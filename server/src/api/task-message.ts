@@ -16,17 +16,8 @@ import {
   type TaskError,
   type TaskEvent,
 } from "../../../gen/ts/baton/v1/task_pb.js";
-import type { ContractSubject } from "../core/contract.js";
-import type { EventRow } from "../store/events.js";
-import type { AttemptOutcomeName, AttemptRow, StoredError, TaskRow, TaskStateName } from "../store/task-row.js";
+import { stateByName, type AttemptOutcomeName, type AttemptRow, type EventRow, type StoredError, type TaskStateName, type TaskRow } from "../core/task-row.js";
 
-const stateByName: Record<TaskStateName, TaskState> = {
-  pending: TaskState.PENDING,
-  claimed: TaskState.CLAIMED,
-  completed: TaskState.COMPLETED,
-  dead_letter: TaskState.DEAD_LETTER,
-  cancelled: TaskState.CANCELLED,
-};
 
 export const stateNameOf: Partial<Record<TaskState, TaskStateName>> = Object.fromEntries(
   Object.entries(stateByName).map(([name, state]) => [state, name as TaskStateName]),
@@ -60,17 +51,6 @@ function ts(value: Date | string): Timestamp {
 }
 
 /** What a task's contract needs, straight from the row: an Ack answers without converting the whole task. */
-export function contractSubjectFromRow(row: TaskRow): ContractSubject {
-  return {
-    id: row.id,
-    state: stateByName[row.state],
-    queue: row.queue,
-    lease: undefined,
-    cancelRequested: row.cancel_requested,
-    terminalReason: row.terminal_reason,
-  };
-}
-
 export function taskErrorFromStored(e: StoredError): TaskError {
   return create(TaskErrorSchema, { type: e.type, message: e.message, nonRetryable: e.nonRetryable, details: e.details });
 }

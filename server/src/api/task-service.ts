@@ -34,7 +34,7 @@ import { createTasks, type CreateInput } from "../engine/create-tasks.js";
 import type { Engine } from "../engine/engine.js";
 import { complete, fail, heartbeat } from "../engine/lease-calls.js";
 import { getTask, listTasks } from "../engine/read-tasks.js";
-import type { TaskStateName } from "../store/task-row.js";
+import type { TaskStateName } from "../core/task-row.js";
 import { stateNameOf, taskFromRow } from "./task-message.js";
 import { watchTasks } from "./watch-tasks.js";
 import type { WatchHub } from "../engine/watch-hub.js";

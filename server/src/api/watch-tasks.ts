@@ -10,7 +10,7 @@ import { invalidArgument } from "../core/errors.js";
 import { Violations } from "../core/validation.js";
 import type { Engine } from "../engine/engine.js";
 import type { WatchHub } from "../engine/watch-hub.js";
-import { eventListAfter, eventMaxCursor } from "../store/events.js";
+import { taskEventsAfter, taskEventsNewest } from "../engine/watch-reads.js";
 import { toBatonError } from "./error-interceptor.js";
 import { taskEventFromRow } from "./task-message.js";
 
@@ -43,14 +43,14 @@ export async function* watchTasks(
 
   const filter = { namespace: req.namespace || DEFAULT_NAMESPACE, queue: req.queue, taskType: req.type, taskId: req.taskId || null };
   try {
-    let cursor = req.afterCursor ?? (await eventMaxCursor(engine.sql));
+    let cursor = req.afterCursor ?? (await taskEventsNewest(engine));
     // A client whose stream breaks before the first event resumes from here, not from "now".
     responseHeader?.set(WATCH_START_CURSOR_HEADER, cursor.toString());
     while (!signal.aborted && !hub.closed) {
       // Everything announced before this read is in it, matching the filter or not:
       // wait for an announcement beyond that, not beyond the last matching event.
       const announced = hub.latest();
-      const rows = await eventListAfter(engine.sql, filter, cursor, PAGE);
+      const rows = await taskEventsAfter(engine, filter, cursor, PAGE);
       for (const row of rows) {
         cursor = BigInt(row.cursor);
         yield create(WatchTasksResponseSchema, { event: taskEventFromRow(row) });

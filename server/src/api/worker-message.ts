@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { WorkerHealth, WorkerInfoSchema, type WorkerInfo } from "../../../gen/ts/baton/v1/worker_pb.js";
-import type { WorkerRow } from "../store/workers.js";
+import type { WorkerRow } from "../core/worker-row.js";
 
 /** A session is STALE once it has been silent for three heartbeat intervals (B3). */
 export function workerFromRow(row: WorkerRow, heartbeatIntervalMs: number): WorkerInfo {

@@ -2,8 +2,9 @@
  * WorkerService: the worker session streams (Connect, Listen) and the worker
  * registry (ListWorkers, GetWorker). Session rules live in engine/.
  */
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   ConnectResponseSchema,
   GetWorkerResponseSchema,
@@ -23,13 +24,14 @@ import type { Dispatcher } from "../engine/dispatcher.js";
 import type { Engine } from "../engine/engine.js";
 import { SessionHandler } from "../engine/session-handler.js";
 import { closeSession, openSession, type SessionSettings } from "../engine/session-lifecycle.js";
-import { workerGet, workerList } from "../store/workers.js";
+import { workerSession, workersOf } from "../engine/worker-registry.js";
 import { Channel } from "../lib/channel.js";
 import { callEngine } from "./call-engine.js";
 import { toBatonError } from "./error-interceptor.js";
 import { workerFromRow } from "./worker-message.js";
 import { HelloSchema } from "../../../gen/ts/baton/v1/worker_pb.js";
 import { storableMessage } from "../core/storable.js";
+import { serverMessage } from "./worker-stream.js";
 
 /** Results of one session handled at once; more wait, which slows the worker's stream down. */
 const MAX_RESULTS_IN_FLIGHT = 32;
@@ -59,7 +61,7 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
         settings,
         spec,
         "CONNECT",
-        (m) => out.push(create(ConnectResponseSchema, { message: m })),
+        (m) => out.push(create(ConnectResponseSchema, { message: serverMessage(m) })),
         () => out.close(),
       );
       // Lines about this session carry its call's request id.
@@ -139,8 +141,9 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
         "LISTEN",
         (m) => {
           // Acks answer stream results, which Listen has none of (F1).
-          if (m.case === "ack" || m.case === undefined) return false;
-          return out.push(create(ListenResponseSchema, { message: m }));
+          const message = serverMessage(m);
+          if (message.case === "ack" || message.case === undefined) return false;
+          return out.push(create(ListenResponseSchema, { message }));
         },
         () => out.close(),
       );
@@ -160,7 +163,7 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
       v.namespace("namespace", req.namespace, limits.namespaceMaxChars);
       if (req.queue !== "") v.name("queue", req.queue, limits.nameMaxChars);
       if (!v.empty) throw invalidArgument(v.list, taskAction("listTasks", "fix the listed fields"));
-      const rows = await workerList(engine.sql, req.namespace || DEFAULT_NAMESPACE, req.queue);
+      const rows = await workersOf(engine, req.namespace || DEFAULT_NAMESPACE, req.queue);
       return create(ListWorkersResponseSchema, {
         workers: rows.map((r) => workerFromRow(r, settings.heartbeatIntervalMs)),
         contract: listContract([], `${rows.length} worker sessions`),
@@ -171,11 +174,10 @@ export function createWorkerService(engine: Engine, dispatcher: Dispatcher, sett
       const v = new Violations();
       if (!/^[0-9a-f-]{36}$/i.test(req.sessionId)) v.add("session_id", "must be a session id from Welcome or ListWorkers");
       if (!v.empty) throw invalidArgument(v.list, taskAction("listTasks", "fix the listed fields"));
-      const row = await workerGet(engine.sql, req.sessionId);
+      const row = await workerSession(engine, req.sessionId);
       if (!row) {
         throw batonError({
-          code: Code.NotFound,
-          reason: "WORKER_NOT_FOUND",
+          reason: ErrorReason.WORKER_NOT_FOUND,
           message: `no live worker session ${req.sessionId}`,
           guidance: "the session ended or never existed; ListWorkers shows the live ones",
         });

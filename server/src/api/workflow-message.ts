@@ -22,8 +22,8 @@ import {
 } from "../../../gen/ts/baton/v1/workflow_pb.js";
 import { runStateOf, stepStateOf } from "../core/workflow-contract.js";
 import type { EdgeStateName, StepStatus } from "../core/workflow-plan.js";
-import type { AttemptRow, TaskRow } from "../store/task-row.js";
-import { stepStatusFromRow, type RunEventRow, type RunRow, type StepRow, type WorkflowRow } from "../store/workflows.js";
+import type { AttemptRow, TaskRow } from "../core/task-row.js";
+import { stepStatusFromRow, type RunEventRow, type RunRow, type StepRow, type WorkflowRow } from "../core/workflow-rows.js";
 import { taskErrorFromStored, taskFromRow } from "./task-message.js";
 
 function ts(value: Date | string): Timestamp {

@@ -44,7 +44,7 @@ import {
   putWorkflow,
   startRun,
 } from "../engine/workflow-runs.js";
-import type { RunRow } from "../store/workflows.js";
+import type { RunRow } from "../core/workflow-rows.js";
 import { runFromRow, workflowFromRow } from "./workflow-message.js";
 import { watchRun } from "./workflow-watch.js";
 import { callEngine } from "./call-engine.js";

@@ -13,7 +13,7 @@ import { runNotFound, workflowAction } from "../core/workflow-contract.js";
 import { checkName } from "../core/workflow-def.js";
 import type { Engine } from "../engine/engine.js";
 import type { WatchHub } from "../engine/watch-hub.js";
-import { runEventListAfter, runEventMaxCursor, runGet } from "../store/workflows.js";
+import { runEventsAfter, runEventsNewest, runRead } from "../engine/watch-reads.js";
 import { toBatonError } from "./error-interceptor.js";
 import { isTerminalRunEvent, runEventFromRow } from "./workflow-message.js";
 import { WATCH_START_CURSOR_HEADER } from "./watch-tasks.js";
@@ -39,16 +39,16 @@ export async function* watchRun(
   try {
     let namespace = req.namespace || DEFAULT_NAMESPACE;
     if (req.runId !== "") {
-      const run = await runGet(engine.sql, req.runId);
+      const run = await runRead(engine, req.runId);
       if (!run) throw runNotFound(req.runId);
       namespace = run.namespace;
     }
     const filter = { namespace, runId: req.runId || null, workflow: req.workflow };
-    let cursor = req.afterCursor ?? (req.runId !== "" ? 0n : await runEventMaxCursor(engine.sql));
+    let cursor = req.afterCursor ?? (req.runId !== "" ? 0n : await runEventsNewest(engine));
     responseHeader?.set(WATCH_START_CURSOR_HEADER, cursor.toString());
     while (!signal.aborted && !hub.closed) {
       const announced = hub.latest();
-      const rows = await runEventListAfter(engine.sql, filter, cursor, PAGE);
+      const rows = await runEventsAfter(engine, filter, cursor, PAGE);
       for (const row of rows) {
         cursor = BigInt(row.cursor);
         const event = runEventFromRow(row);

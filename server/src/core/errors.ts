@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import {
   AgentContractSchema,
   ErrorDetailSchema,
@@ -10,14 +10,18 @@ import {
 } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { FieldViolation } from "./validation.js";
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { reasonName, reasonRule, type ServerReason } from "./error-reasons.js";
+
+export { ErrorReason };
 
 /**
- * Every Baton error: a Connect code plus an ErrorDetail carrying the reason,
- * the bad fields and the agent contract (rule C2).
+ * Every Baton error: an ErrorDetail carrying the reason, the bad fields and the
+ * agent contract (rule C2), under the Connect code the reason implies
+ * (error-reasons.ts); `retryable` defaults to the reason's.
  */
 export interface ErrorSpec {
-  code: Code;
-  reason: string;
+  reason: ServerReason;
   message: string;
   violations?: FieldViolation[];
   resource?: string;
@@ -29,23 +33,24 @@ export interface ErrorSpec {
 }
 
 export function batonError(spec: ErrorSpec): ConnectError {
+  const rule = reasonRule(spec.reason);
   const contract: AgentContract = create(AgentContractSchema, {
     resource: spec.resource ?? "",
     state: spec.state ?? "",
     nextActions: spec.nextActions ?? [],
     recovery: create(RecoverySchema, {
-      retryable: spec.retryable ?? false,
+      retryable: spec.retryable ?? rule.retryable,
       retryAfter: spec.retryAfterMs === undefined ? undefined : durationFromMs(spec.retryAfterMs),
       guidance: spec.guidance,
     }),
   });
   const detail = create(ErrorDetailSchema, {
-    reason: spec.reason,
+    reason: reasonName(spec.reason),
     message: spec.message,
     fieldViolations: (spec.violations ?? []).map((v) => create(FieldViolationSchema, v)),
     contract,
   });
-  return new ConnectError(spec.message, spec.code, undefined, [{ desc: ErrorDetailSchema, value: detail }]);
+  return new ConnectError(spec.message, rule.code, undefined, [{ desc: ErrorDetailSchema, value: detail }]);
 }
 
 /** S1: all field problems at once. */
@@ -56,8 +61,7 @@ export function invalidArgument(violations: FieldViolation[], retry: NextAction)
     .join("; ");
   const more = violations.length > 5 ? ` (and ${violations.length - 5} more)` : "";
   return batonError({
-    code: Code.InvalidArgument,
-    reason: "INVALID_FIELD",
+    reason: ErrorReason.INVALID_FIELD,
     message: `invalid request: ${summary}${more}`,
     violations,
     nextActions: [retry],
@@ -68,8 +72,7 @@ export function invalidArgument(violations: FieldViolation[], retry: NextAction)
 /** S2. */
 export function taskNotFound(id: string, next: NextAction[]): ConnectError {
   return batonError({
-    code: Code.NotFound,
-    reason: "TASK_NOT_FOUND",
+    reason: ErrorReason.TASK_NOT_FOUND,
     message: `task ${id} does not exist`,
     resource: `task/${id}`,
     nextActions: next,
@@ -80,8 +83,7 @@ export function taskNotFound(id: string, next: NextAction[]): ConnectError {
 /** L1/L4: the caller's lease is not the task's current lease. */
 export function leaseStale(id: string, state: string, next: NextAction[]): ConnectError {
   return batonError({
-    code: Code.FailedPrecondition,
-    reason: "LEASE_STALE",
+    reason: ErrorReason.LEASE_STALE,
     message: `lease is not the current lease of task ${id}: it expired, or the task was reclaimed or finished`,
     resource: `task/${id}`,
     state,
@@ -93,8 +95,7 @@ export function leaseStale(id: string, state: string, next: NextAction[]): Conne
 /** S3. */
 export function invalidState(id: string, state: string, message: string, next: NextAction[]): ConnectError {
   return batonError({
-    code: Code.FailedPrecondition,
-    reason: "INVALID_STATE",
+    reason: ErrorReason.INVALID_STATE,
     message,
     resource: `task/${id}`,
     state,
@@ -106,8 +107,7 @@ export function invalidState(id: string, state: string, message: string, next: N
 /** S4: storage is down; the caller should back off and retry. */
 export function unavailable(cause: string, retryAfterMs: number): ConnectError {
   return batonError({
-    code: Code.Unavailable,
-    reason: "STORAGE_UNAVAILABLE",
+    reason: ErrorReason.STORAGE_UNAVAILABLE,
     message: `storage is unavailable: ${cause}`,
     retryable: true,
     retryAfterMs,
@@ -115,3 +115,14 @@ export function unavailable(cause: string, retryAfterMs: number): ConnectError {
   });
 }
 
+
+/** An unexpected failure, already logged by the caller with the call's request id. */
+export function internalError(): ConnectError {
+  return batonError({
+    reason: ErrorReason.INTERNAL,
+    message: "internal error; it was logged",
+    retryable: true,
+    retryAfterMs: 1_000,
+    guidance: "retry once; if it persists, report it with the time of the call",
+  });
+}

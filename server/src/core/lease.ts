@@ -1,11 +1,11 @@
-/**
- * Lease deadlines (rule L2): a heartbeat extends the lease by the heartbeat
- * timeout, but never past the attempt's start-to-close deadline, so a task that
- * keeps heartbeating still ends when its attempt runs out of time.
+/*
+ * Lease deadlines (rule L2: a heartbeat extends the lease by the heartbeat
+ * timeout, never past the attempt's start + start_to_close) have one home: the
+ * SQL in store/task-leases.ts (taskClaim, taskHeartbeat, taskHeartbeatMany, taskExtendLease), as
+ * `least(now() + heartbeat, lease_started_at + start_to_close)`. SQL, not here,
+ * because the database clock is the one clock all replicas share and the batched
+ * heartbeat extends many leases in one statement; a copy here could only drift.
  */
-export function leaseExpiresAt(nowMs: number, startedAtMs: number, heartbeatMs: number, startToCloseMs: number): number {
-  return Math.min(nowMs + heartbeatMs, startedAtMs + startToCloseMs);
-}
 
 /**
  * How an expired lease is recorded (rule L3): TIMED_OUT when the lease ran out at

@@ -1,8 +1,9 @@
 /**
  * Agent contracts (C1, C3) and errors (C2, D2, D16) of WorkflowService.
  */
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { Code, type ConnectError } from "@connectrpc/connect";
+import { type ConnectError } from "@connectrpc/connect";
 import { AgentContractSchema, NextActionSchema, RecoverySchema, type AgentContract, type NextAction } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { RunState, StepState, type Run, type Workflow } from "../../../gen/ts/baton/v1/workflow_pb.js";
 import { WorkflowService } from "../../../gen/ts/baton/v1/workflow_service_pb.js";
@@ -85,8 +86,7 @@ export function workflowListContract(nextActions: NextAction[], guidance: string
 
 export function workflowNotFound(namespace: string, name: string): ConnectError {
   return batonError({
-    code: Code.NotFound,
-    reason: "WORKFLOW_NOT_FOUND",
+    reason: ErrorReason.WORKFLOW_NOT_FOUND,
     message: `workflow ${name} does not exist in namespace ${namespace}`,
     resource: workflowResource(namespace, name),
     nextActions: [workflowAction("listWorkflows", "find the workflow's name"), workflowAction("putWorkflow", "create it")],
@@ -96,8 +96,7 @@ export function workflowNotFound(namespace: string, name: string): ConnectError 
 
 export function runNotFound(id: string): ConnectError {
   return batonError({
-    code: Code.NotFound,
-    reason: "RUN_NOT_FOUND",
+    reason: ErrorReason.RUN_NOT_FOUND,
     message: `run ${id} does not exist`,
     resource: `run/${id}`,
     nextActions: [workflowAction("listRuns", "find the run's id")],
@@ -107,8 +106,7 @@ export function runNotFound(id: string): ConnectError {
 
 export function stepNotFound(runId: string, step: string, known: string[]): ConnectError {
   return batonError({
-    code: Code.NotFound,
-    reason: "STEP_NOT_FOUND",
+    reason: ErrorReason.STEP_NOT_FOUND,
     message: `run ${runId} has no step ${JSON.stringify(step)}; its steps are ${known.join(", ")}`,
     resource: `run/${runId}`,
     nextActions: [workflowAction("getRun", "read the run's steps")],
@@ -119,8 +117,7 @@ export function stepNotFound(runId: string, step: string, known: string[]): Conn
 /** D2. */
 export function resourceVersionStale(namespace: string, name: string, given: string, current: string | undefined): ConnectError {
   return batonError({
-    code: Code.Aborted,
-    reason: "RESOURCE_VERSION_STALE",
+    reason: ErrorReason.RESOURCE_VERSION_STALE,
     message:
       current === undefined ?
         `workflow ${name} no longer exists (resource_version ${given} was given)`
@@ -135,8 +132,7 @@ export function resourceVersionStale(namespace: string, name: string, given: str
 /** S3 for runs and steps. */
 export function runInvalidState(run: Run, message: string): ConnectError {
   return batonError({
-    code: Code.FailedPrecondition,
-    reason: "INVALID_STATE",
+    reason: ErrorReason.INVALID_STATE,
     message,
     resource: `run/${run.id}`,
     state: RunState[run.state],

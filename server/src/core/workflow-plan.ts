@@ -11,7 +11,7 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { limits } from "./defaults.js";
 import { conditionHolds, valueAt } from "./workflow-path.js";
 import type { EdgeDef, JoinModeName, StepDef, WorkflowDef } from "./workflow-def.js";
-import type { StoredError } from "../store/task-row.js";
+import type { StoredError } from "./task-row.js";
 
 export type StepStateName = "waiting" | "waiting_approval" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
 export type EdgeStateName = "pending" | "taken" | "not_taken" | "failed";

@@ -1,7 +1,7 @@
 import { invalidState, taskNotFound } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import { taskCancelPending, taskGetById, taskRequeue, taskRequestCancel } from "../store/tasks.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 import { publishLeaseSignal } from "../bus/lease-signals.js";
 import { announce, type Engine } from "./engine.js";
 

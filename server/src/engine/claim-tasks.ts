@@ -1,6 +1,7 @@
 import { queueReadySubject } from "../bus/subjects.js";
-import { taskClaim, taskNextScheduledAt, type ClaimParams } from "../store/tasks.js";
-import type { TaskRow } from "../store/task-row.js";
+import { taskClaim, type ClaimParams } from "../store/task-leases.js";
+import { taskNextScheduledAt } from "../store/tasks.js";
+import type { TaskRow } from "../core/task-row.js";
 import { announce, type Engine } from "./engine.js";
 
 /**

@@ -1,6 +1,6 @@
 import type postgres from "postgres";
-import { taskCompleteMany } from "../store/tasks.js";
-import type { TaskRow } from "../store/task-row.js";
+import { taskCompleteMany } from "../store/task-leases.js";
+import type { TaskRow } from "../core/task-row.js";
 
 /** Most results one statement completes. */
 const MAX_BATCH = 100;
@@ -25,12 +25,16 @@ interface Pending {
  * Each result is still fenced on its own lease (L1); a batch fails or commits whole,
  * and a failed batch fails each of its callers as a failed statement would.
  */
-class CompletionBatcher {
+export class CompletionBatcher {
   private queue: Pending[] = [];
   private inFlight = 0;
 
   constructor(private readonly sql: postgres.Sql) {}
 
+  /**
+   * TaskComplete for a task that is not a workflow step: the completed row, or
+   * undefined when the lease matched nothing (or the task is a step: see completeStepTask).
+   */
   complete(id: string, leaseId: string, result: object): Promise<Completed | undefined> {
     return new Promise((resolve, reject) => {
       this.queue.push({ id: id.toLowerCase(), leaseId, result, resolve, reject });
@@ -70,17 +74,4 @@ class CompletionBatcher {
       for (const p of batch) p.reject(err);
     }
   }
-}
-
-const batchers = new WeakMap<postgres.Sql, CompletionBatcher>();
-
-/**
- * TaskComplete for a task that is not a workflow step, batched with the other
- * completions of the same pool: the completed row, or undefined when the lease
- * matched nothing (or the task is a step: see completeStepTask).
- */
-export function completeBatched(sql: postgres.Sql, taskId: string, leaseId: string, result: object): Promise<Completed | undefined> {
-  let batcher = batchers.get(sql);
-  if (!batcher) batchers.set(sql, (batcher = new CompletionBatcher(sql)));
-  return batcher.complete(taskId, leaseId, result);
 }

@@ -1,10 +1,10 @@
-import { Code } from "@connectrpc/connect";
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { v7 as uuidv7 } from "uuid";
 import { batonError } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import type { TaskSpec } from "../core/task-spec.js";
 import { taskGetByIdempotencyKeys, taskInsertMany } from "../store/tasks.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";
 
@@ -60,8 +60,7 @@ export async function createTasks(engine: Engine, inputs: CreateInput[]): Promis
 function idempotencyKeyReused(prior: TaskRow, index: number | undefined) {
   const field = index === undefined ? "idempotency_key" : `requests[${index}].idempotency_key`;
   return batonError({
-    code: Code.AlreadyExists,
-    reason: "IDEMPOTENCY_KEY_REUSED",
+    reason: ErrorReason.IDEMPOTENCY_KEY_REUSED,
     message: `idempotency key ${JSON.stringify(prior.idempotency_key)} was already used for task ${prior.id} with a different request body`,
     violations: [{ field, description: "was used before with a different body: use a new key for a different task" }],
     resource: `task/${prior.id}`,

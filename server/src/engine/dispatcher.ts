@@ -1,14 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { AssignSchema, CancelSchema, GoAwaySchema } from "../../../gen/ts/baton/v1/worker_pb.js";
-import { taskFromRow } from "../api/task-message.js";
+import { CancelSchema, GoAwaySchema } from "../../../gen/ts/baton/v1/worker_pb.js";
 import { subscribeLeaseSignals, type LeaseSignal } from "../bus/lease-signals.js";
 import { queueReadySubject } from "../bus/subjects.js";
-import { taskClaim, taskLeasesCurrent, taskNextScheduledAt, taskReleaseUnstarted } from "../store/tasks.js";
+import { taskClaim, taskLeasesCurrent, taskReleaseUnstarted } from "../store/task-leases.js";
+import { taskNextScheduledAt } from "../store/tasks.js";
 import { workerTouchMany } from "../store/workers.js";
 import { announce, type Engine } from "./engine.js";
 import type { WorkerSession } from "./worker-session.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 
 /** Most tasks one claim statement takes for one session. */
 const CLAIM_BATCH_MAX = 100;
@@ -211,7 +211,7 @@ export class Dispatcher {
         }
         const undelivered: TaskRow[] = [];
         for (const row of rows) {
-          if (!session.send({ case: "assign", value: create(AssignSchema, { task: taskFromRow(row, [], { forLeaseHolder: true }) }) })) {
+          if (!session.send({ case: "assignRow", value: row })) {
             // The stream ended under us: a lease nobody will ever run must not wait out its expiry.
             undelivered.push(row);
             continue;

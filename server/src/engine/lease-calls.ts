@@ -1,20 +1,13 @@
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { decideAfterFailure, type FailureDecision } from "../core/failure-rules.js";
-import { Code } from "@connectrpc/connect";
 import { batonError, leaseStale, taskNotFound } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
-import {
-  attemptGetByLease,
-  taskEndAttempt,
-  taskGetById,
-  taskGetByIdForUpdate,
-  taskHeartbeat,
-  type EventTypeName,
-} from "../store/tasks.js";
-import type { StoredError, TaskRow } from "../store/task-row.js";
+import { attemptGetByLease, taskEndAttempt, taskHeartbeat } from "../store/task-leases.js";
+import { taskGetById, taskGetByIdForUpdate, type EventTypeName } from "../store/tasks.js";
+import type { StoredError, TaskRow } from "../core/task-row.js";
 import type { Queryable } from "../store/database.js";
 import { announce, type Engine } from "./engine.js";
-import { completeBatched } from "./complete-batcher.js";
-import { afterTaskTransitions, completeStepTask, WorkflowEffects } from "./workflow-hooks.js"; // issue 8: workflows
+import { afterTaskTransitions, completeStepTask, WorkflowEffects } from "./workflow-hooks.js";
 
 /** Heartbeat (L2): the new deadline and whether cancellation was requested. */
 export async function heartbeat(engine: Engine, taskId: string, leaseId: string) {
@@ -25,7 +18,7 @@ export async function heartbeat(engine: Engine, taskId: string, leaseId: string)
 
 /** CompleteTask; a resend of an accepted result returns the completed task (W3). */
 export async function complete(engine: Engine, taskId: string, leaseId: string, result: object): Promise<TaskRow> {
-  const row = (await completeBatched(engine.sql, taskId, leaseId, result)) ?? (await completeStepTask(engine, taskId, leaseId, result)); // issue 8: a workflow step completes in one transaction with its run (D7)
+  const row = (await engine.completions.complete(taskId, leaseId, result)) ?? (await completeStepTask(engine, taskId, leaseId, result)); // workflows: a workflow step completes in one transaction with its run (D7)
   if (row) {
     announce(engine);
     engine.metrics?.attemptEnded(row, "completed", row.attempt_started_at);
@@ -41,7 +34,7 @@ export async function complete(engine: Engine, taskId: string, leaseId: string, 
 
 /** FailTask: the failure rules pick retry, dead letter or cancelled; a resent failure is answered the same way. */
 export async function fail(engine: Engine, taskId: string, leaseId: string, error: StoredError, retryAfterMs: number): Promise<TaskRow> {
-  const workflow = new WorkflowEffects(); // issue 8
+  const workflow = new WorkflowEffects();
   const outcome = await engine.sql.begin(async (tx) => {
     const row = await taskGetByIdForUpdate(tx, taskId);
     if (!row) return { rejected: true as const };
@@ -59,10 +52,10 @@ export async function fail(engine: Engine, taskId: string, leaseId: string, erro
     }
     const decision = decideForRow(row, error, retryAfterMs, row.db_now.getTime());
     const ended = await endAttempt(tx, row, decision, decision.state === "cancelled" ? "cancelled" : "failed", error);
-    await afterTaskTransitions(tx, [ended], workflow); // issue 8: a failed step follows its on_failure (D9)
+    await afterTaskTransitions(tx, [ended], workflow); // workflows: a failed step follows its on_failure (D9)
     return { row: ended, changed: true, startedAt: row.lease_started_at };
   });
-  workflow.publish(engine); // issue 8
+  workflow.publish(engine);
   if ("rejected" in outcome) throw await rejection(engine.sql, taskId);
   if (outcome.changed) announce(engine, outcome.row.state === "pending" ? [outcome.row] : []);
   if (outcome.changed) engine.metrics?.attemptEnded(outcome.row, outcome.row.state === "cancelled" ? "cancelled" : "failed", outcome.startedAt ?? null);
@@ -126,8 +119,7 @@ export async function rejection(sql: Queryable, taskId: string, leaseId?: string
   if (!task) return taskNotFound(taskId, [taskAction("claimTasks", "claim another task")]);
   if (task.state === "claimed" && task.lease_id === leaseId && task.cancel_requested) {
     return batonError({
-      code: Code.FailedPrecondition,
-      reason: "CANCEL_REQUESTED",
+      reason: ErrorReason.CANCEL_REQUESTED,
       message: `task ${taskId} was cancelled while running: ${task.terminal_reason}`,
       resource: `task/${taskId}`,
       state: "CLAIMED",

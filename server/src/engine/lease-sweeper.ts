@@ -1,11 +1,12 @@
 import { expiredAttemptOutcome } from "../core/lease.js";
 import { taskDeadLetterUnstarted, taskLockExpiredLeases } from "../store/tasks.js";
-import type { StoredError, TaskRow } from "../store/task-row.js";
+import type { StoredError, TaskRow } from "../core/task-row.js";
 import { decideForRow, endAttempt } from "./lease-calls.js";
 import { publishLeaseSignal } from "../bus/lease-signals.js";
 import { workerDeleteSilent } from "../store/workers.js";
 import { announce, type Engine } from "./engine.js";
-import { afterTaskTransitions, WorkflowEffects } from "./workflow-hooks.js"; // issue 8: workflows
+import { startPeriodic, type Periodic } from "./periodic.js";
+import { afterTaskTransitions, WorkflowEffects } from "./workflow-hooks.js";
 
 const BATCH = 500;
 /** Worker rows left by a replica that died are removed after this long without a heartbeat. */
@@ -21,7 +22,7 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
   const lost: { taskId: string; leaseId: string }[] = [];
   const ended: { row: TaskRow; outcome: "timed_out" | "lease_expired"; startedAt: Date | string | null }[] = [];
   let unstarted: TaskRow[] = [];
-  const workflow = new WorkflowEffects(); // issue 8
+  const workflow = new WorkflowEffects();
   const changed = await engine.sql.begin(async (tx) => {
     const out: TaskRow[] = [];
     for (const row of await taskLockExpiredLeases(tx, now, BATCH)) {
@@ -41,10 +42,10 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
     }
     unstarted = await taskDeadLetterUnstarted(tx, now, BATCH);
     out.push(...unstarted);
-    await afterTaskTransitions(tx, out, workflow); // issue 8: dead-lettered steps follow their on_failure (D9)
+    await afterTaskTransitions(tx, out, workflow); // workflows: dead-lettered steps follow their on_failure (D9)
     return out;
   });
-  workflow.publish(engine); // issue 8
+  workflow.publish(engine);
   for (const e of ended) engine.metrics?.attemptEnded(e.row, e.outcome, e.startedAt);
   if (unstarted.length > 0) engine.metrics?.deadLetteredUnstarted(unstarted);
   // A zombie still running a task must learn it lost the lease (B2).
@@ -54,23 +55,10 @@ export async function sweepOnce(engine: Engine, now: Date | null = null): Promis
 }
 
 /** Runs sweeps every `intervalMs` until stopped; a failed sweep is logged and retried next tick. */
-export function startLeaseSweeper(engine: Engine, intervalMs: number): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(async () => {
-      try {
-        await sweepOnce(engine);
-        await workerDeleteSilent(engine.sql, STALE_WORKER_ROW_MS);
-      } catch (err) {
-        engine.log.warn({ err }, "lease sweep failed; retrying next tick");
-      }
-    });
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
+export function startLeaseSweeper(engine: Engine, intervalMs: number): Periodic {
+  const work = async () => {
+    await sweepOnce(engine);
+    await workerDeleteSilent(engine.sql, STALE_WORKER_ROW_MS);
   };
+  return startPeriodic(intervalMs, work, engine.log, "lease sweep failed; retrying next tick");
 }

@@ -1,7 +1,7 @@
 import { taskNotFound } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
 import { attemptListByTask, taskGetById, taskList, type TaskListFilter } from "../store/tasks.js";
-import type { AttemptRow, TaskRow } from "../store/task-row.js";
+import type { AttemptRow, TaskRow } from "../core/task-row.js";
 import type { Engine } from "./engine.js";
 
 export async function getTask(engine: Engine, taskId: string): Promise<{ row: TaskRow; attempts: AttemptRow[] }> {

@@ -2,28 +2,28 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { AckSchema, CancelSchema, type ExtendLease, type Result, type WorkerHeartbeat } from "../../../gen/ts/baton/v1/worker_pb.js";
-import { ErrorDetailSchema } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { ErrorDetailSchema, ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { reasonName } from "../core/error-reasons.js";
 import { TaskState } from "../../../gen/ts/baton/v1/task_pb.js";
 import { taskContract } from "../core/contract.js";
 import { durationToMs } from "../core/duration.js";
 import { limits } from "../core/defaults.js";
 import { Violations } from "../core/validation.js";
-import { invalidArgument } from "../core/errors.js";
+import { internalError, invalidArgument } from "../core/errors.js";
 import { taskAction } from "../core/contract.js";
-import { taskExtendLease, taskHeartbeatMany } from "../store/tasks.js";
+import { taskExtendLease, taskHeartbeatMany } from "../store/task-leases.js";
 import { workerTouchMany } from "../store/workers.js";
-import { contractSubjectFromRow } from "../api/task-message.js";
+import { contractSubjectFromRow } from "../core/task-row.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
 import { complete, fail, rejection } from "./lease-calls.js";
-import { isStorageUnavailable } from "../api/storage-errors.js";
-import { toBatonError } from "../api/error-interceptor.js";
+import { isStorageUnavailable } from "../store/storage-errors.js";
 import { storableMessage } from "../core/storable.js";
 import { ResultSchema } from "../../../gen/ts/baton/v1/worker_pb.js";
 import type { WorkerSession } from "./worker-session.js";
 
 /** Reasons after which the worker no longer holds the lease (R4): its slot is free. */
-const LEASE_GONE_REASONS = new Set(["LEASE_STALE", "TASK_NOT_FOUND"]);
+const LEASE_GONE_REASONS = new Set([reasonName(ErrorReason.LEASE_STALE), reasonName(ErrorReason.TASK_NOT_FOUND)]);
 const EXTEND_MAX_MS = 60 * 60_000;
 /** How long a Result waits out a storage outage before the stream ends. */
 const STORAGE_RETRY_MS = 30_000;
@@ -138,7 +138,8 @@ export class SessionHandler {
       // R6: any other failure is this Result's alone. It is refused by its Ack
       // (INTERNAL, logged) and the session goes on serving its other leases;
       // rethrowing would leave this Result unacked and end every lease's stream.
-      this.ackRejected(taskId, leaseId, toBatonError(err, "baton.v1.WorkerService/Connect", this.engine.log));
+      this.engine.log.error({ err, procedure: "baton.v1.WorkerService/Connect", task: taskId }, "unexpected error applying a Result");
+      this.ackRejected(taskId, leaseId, internalError());
     }
   }
 

@@ -3,11 +3,11 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { randomUUID } from "node:crypto";
 import { LeaseRefSchema, WelcomeSchema } from "../../../gen/ts/baton/v1/worker_pb.js";
 import type { SessionSpec } from "../core/hello.js";
-import { taskLeasesCurrent } from "../store/tasks.js";
+import { taskLeasesCurrent } from "../store/task-leases.js";
 import { workerDelete, workerInsert } from "../store/workers.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Engine } from "./engine.js";
-import { WorkerSession, type ServerMessage, type SessionTransport } from "./worker-session.js";
+import { WorkerSession, type SessionMessage, type SessionTransport } from "./worker-session.js";
 
 export interface SessionSettings {
   replicaId: string;
@@ -29,7 +29,7 @@ export async function openSession(
   settings: SessionSettings,
   spec: SessionSpec,
   transport: SessionTransport,
-  send: (m: ServerMessage) => boolean,
+  send: (m: SessionMessage) => boolean,
   end: () => void,
 ): Promise<WorkerSession> {
   const session = new WorkerSession(randomUUID(), spec, transport, Date.now(), send, end);

@@ -1,4 +1,4 @@
-import type { AttemptOutcomeName, TaskRow } from "../store/task-row.js";
+import type { AttemptOutcomeName, TaskRow } from "../core/task-row.js";
 
 /**
  * What the engine reports after each commit that changed tasks, for metrics

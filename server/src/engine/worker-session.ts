@@ -1,9 +1,17 @@
 import type { SessionSpec } from "../core/hello.js";
 import type { ConnectResponse } from "../../../gen/ts/baton/v1/worker_service_pb.js";
 import type { GoAway } from "../../../gen/ts/baton/v1/worker_pb.js";
+import type { TaskRow } from "../core/task-row.js";
 
 /** A message from server to worker, whichever stream carries it. */
 export type ServerMessage = ConnectResponse["message"];
+
+/**
+ * What the engine sends a session: the protocol's messages, except that an
+ * assignment carries the claimed row. The transport (api/worker-stream.ts)
+ * turns it into an Assign with the row converters, which live on the wire side.
+ */
+export type SessionMessage = Exclude<ServerMessage, { case: "assign" }> | { case: "assignRow"; value: TaskRow };
 
 export type SessionTransport = "CONNECT" | "LISTEN";
 
@@ -28,7 +36,7 @@ export class WorkerSession {
     readonly spec: SessionSpec,
     readonly transport: SessionTransport,
     readonly connectedAtMs: number,
-    private readonly sendFn: (m: ServerMessage) => boolean,
+    private readonly sendFn: (m: SessionMessage) => boolean,
     /** Ends the server's side of the stream after what was already sent. */
     private readonly endFn: () => void = () => {},
   ) {
@@ -45,7 +53,7 @@ export class WorkerSession {
     return this.spec.taskTypes.join("\u0000");
   }
 
-  send(message: ServerMessage): boolean {
+  send(message: SessionMessage): boolean {
     if (this.closed) return false;
     return this.sendFn(message);
   }

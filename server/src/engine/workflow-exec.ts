@@ -10,19 +10,12 @@ import { publishLeaseSignal, type LeaseSignal } from "../bus/lease-signals.js";
 import { RUN_LABEL, STEP_LABEL, WORKFLOW_LABEL, workflowDefFromStored, type WorkflowDef } from "../core/workflow-def.js";
 import { advance, type Plan, type RunInputEvent } from "../core/workflow-plan.js";
 import type { Queryable } from "../store/database.js";
-import type { TaskRow } from "../store/task-row.js";
+import type { TaskRow } from "../core/task-row.js";
 import { taskInsertMany, type NewTask } from "../store/tasks.js";
-import {
-  runApply,
-  runStepsGet,
-  runStepsSetCancelPending,
-  stepStatusFromRow,
-  taskCancelDone,
-  taskCancelForRun,
-  type RunRow,
-} from "../store/workflows.js";
+import { runApply, runStepsGet, runStepsSetCancelPending } from "../store/run-steps.js";
+import { taskCancelDone, taskCancelForRun } from "../store/step-tasks.js";
+import { stepStatusFromRow, type RunRow } from "../core/workflow-rows.js";
 import { announce, type Engine } from "./engine.js";
-import { pokeRunEvents } from "./workflow-events.js";
 
 /** After-commit work of workflow changes. Dropped, unpublished, when the transaction rolls back. */
 export class WorkflowEffects {
@@ -37,7 +30,7 @@ export class WorkflowEffects {
     if (this.taskEvents) announce(engine, this.tasks);
     if (this.tasks.length > 0) engine.metrics?.created(this.tasks);
     for (const s of this.signals) publishLeaseSignal(engine.bus, s);
-    if (this.runEvents) pokeRunEvents(engine);
+    if (this.runEvents) engine.runEventsWritten();
   }
 }
 

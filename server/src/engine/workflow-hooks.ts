@@ -11,9 +11,12 @@
 import { RUN_LABEL } from "../core/workflow-def.js";
 import type { RunInputEvent } from "../core/workflow-plan.js";
 import type { Queryable } from "../store/database.js";
-import type { TaskRow } from "../store/task-row.js";
-import { taskComplete } from "../store/tasks.js";
-import { runLockMany, runStepsByTaskIds, runStepsGet, taskCancelForRun, type RunRow } from "../store/workflows.js";
+import type { TaskRow } from "../core/task-row.js";
+import { taskComplete } from "../store/task-leases.js";
+import { runLockMany } from "../store/runs.js";
+import { runStepsByTaskIds, runStepsGet } from "../store/run-steps.js";
+import { taskCancelForRun } from "../store/step-tasks.js";
+import { type RunRow } from "../core/workflow-rows.js";
 import { announce, type Engine } from "./engine.js";
 import { advanceRun, WorkflowEffects } from "./workflow-exec.js";
 

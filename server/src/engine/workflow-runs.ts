@@ -3,8 +3,8 @@
  * cancelling them (D11), approvals (D10) and reads. Each change to a run locks
  * its row first, so it never interleaves with a task transition of the same run.
  */
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
 import { v7 as uuidv7 } from "uuid";
 import { RunSchema, RunState, RunStepSchema } from "../../../gen/ts/baton/v1/workflow_pb.js";
 import { batonError } from "../core/errors.js";
@@ -21,27 +21,12 @@ import {
 } from "../core/workflow-contract.js";
 import { workflowDefFromStored } from "../core/workflow-def.js";
 import { advance, newStepStatus, type RunInputEvent, type RunStateName } from "../core/workflow-plan.js";
-import type { AttemptRow, TaskRow } from "../store/task-row.js";
-import {
-  runGet,
-  runGetByIdempotencyKey,
-  runInsert,
-  runList,
-  runLock,
-  runStepsGet,
-  runStepsInsert,
-  stepAttemptsGet,
-  stepTasksGet,
-  workflowDelete,
-  workflowGet,
-  workflowInsert,
-  workflowList,
-  workflowUpdate,
-  type RunListFilter,
-  type RunRow,
-  type StepRow,
-  type WorkflowRow,
-} from "../store/workflows.js";
+import type { AttemptRow, TaskRow } from "../core/task-row.js";
+import { runGet, runGetByIdempotencyKey, runInsert, runList, runLock, type RunListFilter } from "../store/runs.js";
+import { runStepsGet, runStepsInsert } from "../store/run-steps.js";
+import { stepAttemptsGet, stepTasksGet } from "../store/step-tasks.js";
+import { workflowDelete, workflowGet, workflowInsert, workflowList, workflowUpdate } from "../store/workflows.js";
+import { type RunRow, type StepRow, type WorkflowRow } from "../core/workflow-rows.js";
 import type { Engine } from "./engine.js";
 import { advanceRun, applyPlan, WorkflowEffects } from "./workflow-exec.js";
 
@@ -176,8 +161,7 @@ export async function startRun(engine: Engine, s: StartInput): Promise<{ row: Ru
 function replay(prior: RunRow, s: StartInput): { row: RunRow; created: boolean } {
   if (prior.request_hash === s.requestHash) return { row: prior, created: false };
   throw batonError({
-    code: Code.AlreadyExists,
-    reason: "IDEMPOTENCY_KEY_REUSED",
+    reason: ErrorReason.IDEMPOTENCY_KEY_REUSED,
     message: `idempotency key ${JSON.stringify(s.idempotencyKey)} was already used for run ${prior.id} with a different request body`,
     violations: [{ field: "idempotency_key", description: "was used before with a different body: use a new key for a different run" }],
     resource: `run/${prior.id}`,

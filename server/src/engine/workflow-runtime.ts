@@ -1,11 +1,11 @@
 /**
- * The workflow background services of one replica: the run event sequencer,
- * the WatchRun hub and the workflow sweeper. server.ts starts them beside the
+ * The workflow background services of one replica: the WatchRun hub and the
+ * workflow sweeper (the run event sequencer is the Engine's, started with it). server.ts starts them beside the
  * task services.
  */
 import type { Engine } from "./engine.js";
 import { createWatchHub, type WatchHub } from "./watch-hub.js";
-import { RUN_EVENTS_SEQUENCED_SUBJECT, startRunEventSequencer } from "./workflow-events.js";
+import { RUN_EVENTS_SEQUENCED_SUBJECT } from "./event-sequencer.js";
 import { startWorkflowSweeper } from "./workflow-sweeper.js";
 
 export interface Workflows {
@@ -15,8 +15,7 @@ export interface Workflows {
   stop(): Promise<void>;
 }
 
-export function startWorkflows(engine: Engine, opts: { sweepIntervalMs: number; sequenceIntervalMs?: number }): Workflows {
-  const sequencer = startRunEventSequencer(engine, opts.sequenceIntervalMs ?? 1_000);
+export function startWorkflows(engine: Engine, opts: { sweepIntervalMs: number }): Workflows {
   const hub = createWatchHub(engine.bus, RUN_EVENTS_SEQUENCED_SUBJECT);
   const sweeper = startWorkflowSweeper(engine, opts.sweepIntervalMs);
   return {
@@ -24,7 +23,6 @@ export function startWorkflows(engine: Engine, opts: { sweepIntervalMs: number; 
     async stop() {
       hub.close();
       await sweeper.stop();
-      await sequencer.stop();
     },
   };
 }

@@ -10,17 +10,11 @@
  */
 import { formatMs } from "../core/validation.js";
 import { workflowDefFromStored } from "../core/workflow-def.js";
-import {
-  runLock,
-  runLockTimedOut,
-  runStepsCancelPending,
-  runStepsSetCancelPending,
-  runStepsStuck,
-  taskCancelDone,
-  taskCancelForRun,
-  workflowSweepProbe,
-} from "../store/workflows.js";
+import { runLock, runLockTimedOut } from "../store/runs.js";
+import { runStepsCancelPending, runStepsSetCancelPending, runStepsStuck, workflowSweepProbe } from "../store/run-steps.js";
+import { taskCancelDone, taskCancelForRun } from "../store/step-tasks.js";
 import type { Engine } from "./engine.js";
+import { startPeriodic, type Periodic } from "./periodic.js";
 import { advanceRun, WorkflowEffects } from "./workflow-exec.js";
 import { afterTaskTransitions } from "./workflow-hooks.js";
 
@@ -70,22 +64,6 @@ export async function workflowSweepOnce(engine: Engine, now: Date | null = null)
 }
 
 /** Runs the sweep every `intervalMs` until stopped; a failed sweep is logged and retried next tick. */
-export function startWorkflowSweeper(engine: Engine, intervalMs: number): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(async () => {
-      try {
-        await workflowSweepOnce(engine);
-      } catch (err) {
-        engine.log.warn({ err }, "workflow sweep failed; retrying next tick");
-      }
-    });
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+export function startWorkflowSweeper(engine: Engine, intervalMs: number): Periodic {
+  return startPeriodic(intervalMs, () => workflowSweepOnce(engine), engine.log, "workflow sweep failed; retrying next tick");
 }

@@ -7,6 +7,8 @@
  * errors (isError) carrying the baton.v1.ErrorDetail: reason, field
  * violations and the contract's recovery guidance.
  */
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { reasonName } from "../core/error-reasons.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { ConnectError, type Transport } from "@connectrpc/connect";
@@ -39,13 +41,14 @@ export function createMcpHandler(opts: McpOptions): RouteHandler {
 
   const call = async (name: string, args: Record<string, unknown> | undefined, signal: AbortSignal, requestId: string): Promise<CallToolResult> => {
     const def = byName.get(name);
-    if (!def) return toolError({ reason: "UNKNOWN_TOOL", message: `no tool named ${name}; tools: ${[...byName.keys()].join(", ")}` });
+    if (!def) return toolError({ reason: reasonName(ErrorReason.UNKNOWN_TOOL), message: `no tool named ${name}; tools: ${[...byName.keys()].join(", ")}` });
     let input;
     try {
       input = fromJson(def.method.input, (args ?? {}) as JsonValue);
     } catch (err) {
       return toolError({
-        reason: "INVALID_ARGUMENT",
+        // The arguments did not decode into the tool's request message.
+        reason: reasonName(ErrorReason.MALFORMED_REQUEST),
         message: `the arguments do not match ${def.method.input.typeName}: ${(err as Error).message}`,
         contract: { recovery: { retryable: false, guidance: "fix the arguments to match the tool's inputSchema and call again" } },
       });

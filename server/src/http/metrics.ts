@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { TaskMetrics } from "../engine/task-metrics.js";
 import type { Queryable } from "../store/database.js";
 import { taskCountByQueueState } from "../store/task-counts.js";
-import type { TaskRow, TaskStateName } from "../store/task-row.js";
+import type { TaskRow, TaskStateName } from "../core/task-row.js";
 import { SERVER_VERSION } from "../version.js";
 import type { RouteHandler } from "./router.js";
 

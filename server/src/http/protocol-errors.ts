@@ -9,6 +9,8 @@
  * INVALID_ARGUMENT with an ErrorDetail and a contract, naming the field that
  * failed to decode when it can be found (unary requests).
  */
+import { ErrorReason } from "../../../gen/ts/baton/v1/contract_pb.js";
+import { reasonForCode } from "../core/error-reasons.js";
 import { create, fromBinary, fromJson, type DescField, type DescMessage, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
@@ -132,8 +134,7 @@ function withDetail(err: ConnectError, method: DescMethod, message: Uint8Array |
     const field = message ? locateBadField(method.input, message, json) : undefined;
     if (field !== undefined) {
       return batonError({
-        code: Code.InvalidArgument,
-        reason: "INVALID_FIELD",
+        reason: ErrorReason.INVALID_FIELD,
         message: `invalid request: ${field} could not be decoded: ${err.rawMessage}`,
         violations: [{ field, description: `could not be decoded (${err.rawMessage}); check its type and nesting against the schema at /v1/schema` }],
         nextActions: [retry],
@@ -141,8 +142,7 @@ function withDetail(err: ConnectError, method: DescMethod, message: Uint8Array |
       });
     }
     return batonError({
-      code: Code.InvalidArgument,
-      reason: "MALFORMED_REQUEST",
+      reason: ErrorReason.MALFORMED_REQUEST,
       message: `the request could not be decoded: ${err.rawMessage}`,
       nextActions: [retry],
       guidance: `check the ${json ? "JSON" : "binary"} encoding against the schema at /v1/schema and send the request again; nothing was changed`,
@@ -150,18 +150,17 @@ function withDetail(err: ConnectError, method: DescMethod, message: Uint8Array |
   }
   if (err.code === Code.ResourceExhausted) {
     return batonError({
-      code: Code.ResourceExhausted,
-      reason: "MESSAGE_TOO_LARGE",
+      reason: ErrorReason.MESSAGE_TOO_LARGE,
       message: err.rawMessage,
       nextActions: [retry],
       guidance: "the message is over the server's size limit: send fewer tasks per batch or smaller payloads (1 MiB each at most); nothing was changed",
     });
   }
+  const reason = reasonForCode(err.code);
+  if (reason === undefined) return err;
   return batonError({
-    code: err.code,
-    reason: Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(),
+    reason,
     message: err.rawMessage,
-    retryable: err.code === Code.Unavailable || err.code === Code.DeadlineExceeded,
     nextActions: err.code === Code.Canceled ? [] : [retry],
     guidance: err.code === Code.DeadlineExceeded ? "the call ran out of time; retry with a longer deadline" : "see the message; nothing was changed",
   });

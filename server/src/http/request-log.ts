@@ -7,14 +7,13 @@
  * (`callLog`), whose lines carry the request id and the procedure; the line
  * that closes the call adds the task ids it touched, its code and duration.
  *
- * The call's logger travels in Connect's context values, not in an
- * AsyncLocalStorage: on Node 20 one AsyncLocalStorage turns on promise hooks for
- * the whole process, which cost ~9% of the server's CPU per task in
- * `npm run bench` (every await pays for them).
+ * The call's logger travels in Connect's context values (observe/call-log.ts
+ * says why not an AsyncLocalStorage).
  */
-import { ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "pino";
+import { setCallLog } from "../observe/call-log.js";
 import type { BatonMetrics } from "./metrics.js";
 import { requestIdOf } from "./router.js";
 
@@ -23,20 +22,13 @@ interface RequestContext {
   procedure: string;
 }
 
-const callLogKey = createContextKey<Logger | undefined>(undefined, { description: "the logger of one RPC" });
-
-/** The logger of the call `values` belong to (its lines carry the request id and procedure), else `fallback`. */
-export function callLog(values: ContextValues, fallback: Logger): Logger {
-  return values.get(callLogKey) ?? fallback;
-}
-
 /** At most this many task ids are logged for one call (a claim may return 100). */
 const MAX_LOGGED_IDS = 20;
 
 export function createRequestLogInterceptor(log: Logger, metrics: BatonMetrics): Interceptor {
   return (next) => async (req) => {
     const ctx: RequestContext = { requestId: requestIdOf(req.header.get("x-request-id")), procedure: `${req.service.typeName}/${req.method.name}` };
-    req.contextValues.set(callLogKey, log.child(ctx));
+    setCallLog(req.contextValues, log.child(ctx));
     const startedMs = performance.now();
     const taskIds = req.stream ? [] : taskIdsOf(req.message);
     const finish = (code: string, more: Record<string, unknown> = {}) => {

@@ -1,17 +1,10 @@
 /** Named queries on baton_task_events, the outbox behind WatchTasks. */
 import type postgres from "postgres";
 import type { Queryable } from "./database.js";
-import type { TaskRow } from "./task-row.js";
+import type { EventRow } from "../core/task-row.js";
 
 /** Serialises sequencers across replicas (see the migration's comment on the outbox). */
 const SEQUENCER_LOCK = 0x62617431; // "bat1"
-
-export interface EventRow {
-  cursor: string;
-  type: string;
-  snapshot: TaskRow;
-  created_at: Date;
-}
 
 /**
  * EventSequence: stamps committed, unsequenced events with increasing cursors,

@@ -1,6 +1,6 @@
 /** Named queries that summarise baton_tasks for metrics and probes. */
 import type { Queryable } from "./database.js";
-import type { TaskStateName } from "./task-row.js";
+import type { TaskStateName } from "../core/task-row.js";
 
 export interface TaskCount {
   namespace: string;

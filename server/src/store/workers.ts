@@ -1,25 +1,6 @@
 /** Named queries on baton_workers, the registry of live worker sessions. */
 import type { Queryable } from "./database.js";
-
-export interface WorkerRow {
-  session_id: string;
-  worker_id: string;
-  instance_id: string;
-  namespace: string;
-  queues: string[];
-  task_types: string[];
-  labels: Record<string, string>;
-  slots: number;
-  slots_used: number;
-  transport: "CONNECT" | "LISTEN";
-  sdk: string;
-  replica_id: string;
-  draining: boolean;
-  connected_at: Date;
-  last_heartbeat_at: Date;
-  /** Seconds since the last heartbeat, by the database clock. */
-  silent_for_s: number;
-}
+import type { WorkerRow } from "../core/worker-row.js";
 
 export type NewWorker = Omit<WorkerRow, "connected_at" | "last_heartbeat_at" | "silent_for_s" | "slots_used" | "draining">;
 

@@ -1,6 +1,6 @@
 -- Tasks, their attempt history and the event outbox.
 --
--- Lifecycle (enforced by the CHECK constraints below and by server/src/core/task-rules.ts):
+-- Lifecycle (enforced by the CHECK constraints below and by server/src/core/failure-rules.ts and the engine's lease calls):
 --   pending      created, retried or requeued; claimable once scheduled_at has passed.
 --                In: CreateTask, a retryable failure, lease expiry, RequeueTask.
 --                Out: claim -> claimed; CancelTask -> cancelled; schedule-to-start timeout -> dead_letter.

@@ -1,5 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { RetryPolicy } from "../core/failure-rules.js";
+import { TaskState } from "../../../gen/ts/baton/v1/task_pb.js";
+import type { ContractSubject } from "./contract.js";
+import type { RetryPolicy } from "./failure-rules.js";
 
 export type TaskStateName = "pending" | "claimed" | "completed" | "dead_letter" | "cancelled";
 export type AttemptOutcomeName = "running" | "completed" | "failed" | "lease_expired" | "timed_out" | "cancelled";
@@ -60,3 +62,33 @@ export interface AttemptRow {
   outcome: AttemptOutcomeName;
   error: StoredError | null;
 }
+
+/** A baton_task_events row: the task as it was when the event happened. */
+export interface EventRow {
+  cursor: string;
+  type: string;
+  snapshot: TaskRow;
+  created_at: Date;
+}
+
+/** The protocol state of each stored state name. */
+export const stateByName: Record<TaskStateName, TaskState> = {
+  pending: TaskState.PENDING,
+  claimed: TaskState.CLAIMED,
+  completed: TaskState.COMPLETED,
+  dead_letter: TaskState.DEAD_LETTER,
+  cancelled: TaskState.CANCELLED,
+};
+
+/** What a task's contract is computed from, read off its row. */
+export function contractSubjectFromRow(row: TaskRow): ContractSubject {
+  return {
+    id: row.id,
+    state: stateByName[row.state],
+    queue: row.queue,
+    lease: undefined,
+    cancelRequested: row.cancel_requested,
+    terminalReason: row.terminal_reason,
+  };
+}
+
