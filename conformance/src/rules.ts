@@ -67,7 +67,6 @@ export const RULE_GROUPS: { prefix: string; title: string }[] = [
   { prefix: "N", title: "Reconnection" },
   { prefix: "F", title: "Listen fallback" },
   { prefix: "D", title: "Workflows" },
-  { prefix: "V", title: "Error reasons" },
 ];
 
 export function renderProtocolDoc(rules: Rule[]): string {

@@ -110,7 +110,7 @@ export async function startServer(opts: ServerOptions): Promise<BatonServer> {
   const handler = connectNodeAdapter({
     readMaxBytes: maxMessageBytes,
     // JSON is decoded strictly: an unknown enum name or field name is a typo that
-    // would otherwise be dropped and silently widen a filter (S1, issue 14).
+    // would otherwise be dropped and silently widen a filter (S1).
     jsonOptions: { ignoreUnknownFields: false },
     interceptors: [...surfaces.interceptors, createErrorInterceptor(log), createStorableInterceptor()],
     // C2 for decode and size errors, which Connect answers before any interceptor runs.

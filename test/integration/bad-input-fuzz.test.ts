@@ -39,7 +39,7 @@ const PROTOCOLS: Protocol[] = ["connect-json", "connect-binary", "grpc"];
 
 /** Code units Postgres or UTF-8 choke on, or that are merely odd: NUL, lone surrogates, non-characters, BOM. */
 const nastyUnit = fc.constantFrom("\u0000", "\ud800", "\udbff", "\udc00", "\udfff", "\ufffe", "\uffff", "\ufdd0", "\ufeff", "\u{10ffff}", "\u{1fffe}");
-/** Arbitrary Unicode with the nasty units mixed in anywhere (issue 14). */
+/** Arbitrary Unicode with the nasty units mixed in anywhere. */
 const unicodeString = fc.string({ unit: fc.oneof({ weight: 1, arbitrary: nastyUnit }, { weight: 4, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) }), maxLength: 24 });
 
 const hostileString = fc.oneof(
@@ -479,7 +479,7 @@ describe("bad input, property-based", () => {
     }
   });
 
-  // --- the worker stream: hostile Results (issue 14) --------------------------------------
+  // --- the worker stream: hostile Results (R2, R6) ----------------------------------------
 
   it.each(PROTOCOLS)("acks every hostile Result on WorkerService.Connect over %s (or ends the stream), and the session keeps serving", { timeout: 120_000 }, async (protocol) => {
     const tasks = createClient(TaskService, transports.grpc);

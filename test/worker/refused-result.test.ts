@@ -1,4 +1,4 @@
-// Issue 14, points 2 and 3: a Result that cannot be applied is refused by its
+// A Result that cannot be applied is refused by its
 // Ack and the session goes on (R2, R6), and a task whose lease a silent worker
 // let expire is pushed at once to a healthy session on the same queue.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,7 +67,7 @@ describe.each(backends)("refused results on %s", (backend) => {
     const { task } = await baton.tasks.createTask({ queue, type: "t", timeouts, retryPolicy: noBackoff });
     const first = (await silent.nextOf("assign")).task!;
     expect(first.id).toBe(task!.id);
-    // ...and sends a Result the server cannot apply, then nothing more (the wedge of issue 14).
+    // ...and sends a Result the server cannot apply, then nothing more.
     silent.send({ case: "result", value: { taskId: first.id, leaseId: first.lease!.leaseId, outcome: { case: "completed", value: { v: "\u0000" } } } });
 
     // The healthy worker heartbeats as an SDK does. Its first (empty) dispatch

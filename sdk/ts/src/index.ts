@@ -12,7 +12,7 @@ export type {
   ListTasksInput,
 } from "./client.js";
 export type { WatchOptions, WatchTasksInput } from "./watch.js";
-// Workflows (issue 8): definitions (also as YAML), runs, approvals.
+// Workflows: definitions (also as YAML), runs, approvals.
 export { WorkflowClient } from "./workflow.js";
 export type { PutWorkflowResult, StartRunInput, WorkflowInput } from "./workflow.js";
 export type { HttpVersion, Protocol } from "./transport.js";

@@ -4,7 +4,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
  * Page tokens are opaque to clients: base64url of the last id seen, a hash of
  * the filter (a token used with other filters is refused instead of giving a
  * wrong page) and an HMAC over both. Only a token this server's replicas made
- * decodes, so nothing a client invents reaches SQL (issue 14).
+ * decodes, so nothing a client invents reaches SQL.
  *
  * The key is shared by all replicas (server.ts loads it from baton_server_keys
  * at start-up); until then, e.g. in unit tests, it is random per process.

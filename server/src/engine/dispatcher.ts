@@ -173,7 +173,7 @@ export class Dispatcher {
       // Sessions that heartbeat on time first, then least recently served. A
       // worker that went quiet (its lease just expired, say) is still served,
       // but only after the healthy ones: otherwise the task it dropped would go
-      // straight back to it while a responsive session waits (issue 14).
+      // straight back to it while a responsive session waits.
       const now = Date.now();
       const quiet = (s: WorkerSession) => (s.transport === "CONNECT" && now - s.lastHeartbeatMs > QUIET_INTERVALS * this.opts.heartbeatIntervalMs ? 1 : 0);
       const candidates = [...entry.sessions]

@@ -135,7 +135,7 @@ function createErrorResponses() {
     ]),
   );
   // Answered before any code is chosen, by the HTTP layer: listed so the document
-  // names every status a client can get (issue 14).
+  // names every status a client can get.
   for (const [status, description] of Object.entries(TRANSPORT_STATUSES)) {
     byStatus[status] ??= [];
     responses[`error${status}`] = { description, content: { "application/json": { schema: { $ref: ref(CONNECT_ERROR) } } } };
